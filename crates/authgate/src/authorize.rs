@@ -1,0 +1,333 @@
+//! Route-level authorization: [`RequireScopes`] and custom policies
+//! ([`RequirePolicy`]). They run after [`AuthLayer`](crate::AuthLayer) and answer
+//! 403, never 401, when the caller is known but not allowed (RFC 6750 §3.1,
+//! RFC 9110 §15.5.4).
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response, Uri};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::challenge::Responder;
+use crate::credentials::SchemeLabel;
+use crate::future::ResponseFuture;
+use crate::principal::{Principal, Scheme};
+use crate::reason::Reason;
+use crate::rejection::Failure;
+use crate::service::AuthContext;
+
+/// What a policy sees of a request.
+#[derive(Debug)]
+pub struct AccessRequest<'a> {
+    principal: &'a Principal,
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+}
+
+impl<'a> AccessRequest<'a> {
+    /// The authenticated caller.
+    pub fn principal(&self) -> &'a Principal {
+        self.principal
+    }
+    /// The request method.
+    pub fn method(&self) -> &'a Method {
+        self.method
+    }
+    /// The request URI.
+    pub fn uri(&self) -> &'a Uri {
+        self.uri
+    }
+    /// The request headers (credentials are marked sensitive).
+    pub fn headers(&self) -> &'a HeaderMap {
+        self.headers
+    }
+}
+
+/// Why a policy refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Denial {
+    /// Required scopes are missing: 403 `insufficient_scope`, with the scopes in
+    /// the Bearer challenge's `scope` parameter.
+    InsufficientScope {
+        /// The scopes the route requires (space-separated in the event).
+        required: Vec<String>,
+    },
+    /// Any other refusal: 403 `access_denied`, with this secret-free detail.
+    AccessDenied(String),
+}
+
+/// An authorization decision over an authenticated request.
+pub trait Policy: Send + Sync + 'static {
+    /// `Ok(())` lets the request through.
+    ///
+    /// # Errors
+    ///
+    /// A [`Denial`] answers 403.
+    fn check(&self, request: &AccessRequest<'_>) -> Result<(), Denial>;
+}
+
+/// Requires scopes: all of them, or any one.
+#[derive(Debug, Clone)]
+pub struct Scopes {
+    scopes: Vec<String>,
+    all: bool,
+}
+
+impl Policy for Scopes {
+    fn check(&self, request: &AccessRequest<'_>) -> Result<(), Denial> {
+        let p = request.principal;
+        let ok = if self.all {
+            self.scopes.iter().all(|s| p.has_scope(s))
+        } else {
+            self.scopes.iter().any(|s| p.has_scope(s))
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Denial::InsufficientScope {
+                required: self.scopes.clone(),
+            })
+        }
+    }
+}
+
+/// Builds layers that require scopes.
+///
+/// ```
+/// use authgate::RequireScopes;
+/// let admin_only = RequireScopes::all(["admin"]);
+/// let readers = RequireScopes::any(["orders:read", "admin"]);
+/// # let _ = (admin_only, readers);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct RequireScopes;
+
+impl RequireScopes {
+    /// The caller must hold every one of `scopes`.
+    pub fn all<I, S>(scopes: I) -> AuthorizeLayer<Scopes>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        AuthorizeLayer::new(Scopes {
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            all: true,
+        })
+    }
+
+    /// The caller must hold at least one of `scopes`.
+    pub fn any<I, S>(scopes: I) -> AuthorizeLayer<Scopes>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        AuthorizeLayer::new(Scopes {
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            all: false,
+        })
+    }
+}
+
+/// A policy from a closure returning `true` to allow.
+#[derive(Clone)]
+pub struct FnPolicy<F>(F);
+
+impl<F> fmt::Debug for FnPolicy<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FnPolicy(<fn>)")
+    }
+}
+
+impl<F> Policy for FnPolicy<F>
+where
+    F: Fn(&AccessRequest<'_>) -> bool + Send + Sync + 'static,
+{
+    fn check(&self, request: &AccessRequest<'_>) -> Result<(), Denial> {
+        if (self.0)(request) {
+            Ok(())
+        } else {
+            Err(Denial::AccessDenied(
+                "the access policy refused this request".to_owned(),
+            ))
+        }
+    }
+}
+
+/// Builds a layer from a custom policy.
+#[derive(Debug, Clone, Copy)]
+pub struct RequirePolicy;
+
+impl RequirePolicy {
+    /// A policy closure: `true` allows, `false` answers 403 `access_denied`.
+    ///
+    /// ```
+    /// use authgate::RequirePolicy;
+    /// let owners_only = RequirePolicy::new(|req| req.principal().subject() == Some("owner"));
+    /// # let _ = owners_only;
+    /// ```
+    pub fn new<F>(f: F) -> AuthorizeLayer<FnPolicy<F>>
+    where
+        F: Fn(&AccessRequest<'_>) -> bool + Send + Sync + 'static,
+    {
+        AuthorizeLayer::new(FnPolicy(f))
+    }
+
+    /// Any [`Policy`] implementation.
+    pub fn from_policy<P: Policy>(policy: P) -> AuthorizeLayer<P> {
+        AuthorizeLayer::new(policy)
+    }
+}
+
+/// Layer that applies a [`Policy`] to authenticated requests.
+#[must_use]
+pub struct AuthorizeLayer<P> {
+    policy: Arc<P>,
+}
+
+impl<P> AuthorizeLayer<P> {
+    fn new(policy: P) -> Self {
+        AuthorizeLayer {
+            policy: Arc::new(policy),
+        }
+    }
+}
+
+impl<P> Clone for AuthorizeLayer<P> {
+    fn clone(&self) -> Self {
+        AuthorizeLayer {
+            policy: Arc::clone(&self.policy),
+        }
+    }
+}
+
+impl<P: fmt::Debug> fmt::Debug for AuthorizeLayer<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizeLayer")
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+impl<S, P> Layer<S> for AuthorizeLayer<P> {
+    type Service = Authorize<S, P>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authorize {
+            inner,
+            policy: Arc::clone(&self.policy),
+        }
+    }
+}
+
+/// Service built by [`AuthorizeLayer`].
+pub struct Authorize<S, P> {
+    inner: S,
+    policy: Arc<P>,
+}
+
+impl<S: Clone, P> Clone for Authorize<S, P> {
+    fn clone(&self) -> Self {
+        Authorize {
+            inner: self.inner.clone(),
+            policy: Arc::clone(&self.policy),
+        }
+    }
+}
+
+impl<S: fmt::Debug, P: fmt::Debug> fmt::Debug for Authorize<S, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authorize")
+            .field("inner", &self.inner)
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+impl<S, P, ReqBody, ResBody> Service<Request<ReqBody>> for Authorize<S, P>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    P: Policy,
+    ResBody: From<Bytes>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let Some(AuthContext(shared)) = req.extensions().get::<AuthContext>().cloned() else {
+            let f = Failure::new(
+                Reason::InternalError,
+                SchemeLabel::None,
+                "an authorization layer ran without an AuthLayer before it; add .layer(AuthLayer::new(cfg)) outside it",
+            );
+            crate::event::rejection(&f, 500, req.method(), req.uri().path());
+            return ResponseFuture::rejected(Responder::new("api", false, false, true).respond(&f));
+        };
+        let failure = match req.extensions().get::<Principal>() {
+            None if shared.is_preflight_pass(req.method(), req.headers()) => None,
+            None => Some(Failure::new(
+                Reason::MissingCredentials,
+                SchemeLabel::None,
+                "this route requires authentication and the request has no credentials",
+            )),
+            Some(principal) => {
+                let access = AccessRequest {
+                    principal,
+                    method: req.method(),
+                    uri: req.uri(),
+                    headers: req.headers(),
+                };
+                self.policy
+                    .check(&access)
+                    .err()
+                    .map(|denial| denied(principal, denial))
+            }
+        };
+        match failure {
+            None => ResponseFuture::inner(self.inner.call(req)),
+            Some(f) => {
+                let status = Responder::status(&f);
+                crate::event::rejection(&f, status.as_u16(), req.method(), req.uri().path());
+                ResponseFuture::rejected(shared.responder.respond(&f))
+            }
+        }
+    }
+}
+
+fn denied(principal: &Principal, denial: Denial) -> Failure {
+    let scheme = match principal.scheme() {
+        Scheme::Basic => SchemeLabel::Basic,
+        Scheme::Bearer => SchemeLabel::Bearer,
+    };
+    let granted = principal.scopes().join(" ");
+    let mut f = match denial {
+        Denial::InsufficientScope { required } => {
+            let required = required.join(" ");
+            let mut f = Failure::new(
+                Reason::InsufficientScope,
+                scheme,
+                format!("this route requires scope {required}"),
+            )
+            .hint(if granted.is_empty() {
+                "the token grants no scopes: request a token with the required scope, or check bearer.jwt.scope_claim".to_owned()
+            } else {
+                format!("the token grants [{granted}]; request a token with the required scope")
+            });
+            f.required_scopes = Some(required);
+            f
+        }
+        Denial::AccessDenied(detail) => Failure::new(Reason::AccessDenied, scheme, detail),
+    };
+    f.granted_scopes = Some(granted);
+    f
+}

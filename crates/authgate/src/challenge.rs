@@ -1,0 +1,276 @@
+//! `WWW-Authenticate` challenges (RFC 9110 §11.6.1, RFC 6750 §3, RFC 7617 §2) and the
+//! rejection response they belong to.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response, StatusCode};
+
+use crate::credentials::SchemeLabel;
+use crate::reason::{BearerError, Reason};
+use crate::rejection::{AuthRejection, Failure};
+
+/// Seconds a client should wait before retrying a 503.
+const RETRY_AFTER_SECS: &str = "10";
+
+/// Builds rejection responses; the plain challenges are rendered once, at
+/// construction.
+#[derive(Debug)]
+pub(crate) struct Responder {
+    realm: String,
+    bearer: Option<HeaderValue>,
+    basic: Option<HeaderValue>,
+    problem_body: bool,
+}
+
+impl Responder {
+    pub(crate) fn new(realm: &str, bearer: bool, basic: bool, problem_body: bool) -> Self {
+        // The realm was checked at config time to need no escaping.
+        let value = |s: String| HeaderValue::from_str(&s).ok();
+        Responder {
+            realm: realm.to_owned(),
+            bearer: bearer
+                .then(|| value(format!("Bearer realm=\"{realm}\"")))
+                .flatten(),
+            basic: basic
+                .then(|| value(format!("Basic realm=\"{realm}\", charset=\"UTF-8\"")))
+                .flatten(),
+            problem_body,
+        }
+    }
+
+    /// The status a failure answers with.
+    pub(crate) fn status(f: &Failure) -> StatusCode {
+        if f.scheme == SchemeLabel::Basic {
+            f.reason.status_for_basic()
+        } else {
+            f.reason.status()
+        }
+    }
+
+    /// The full rejection response for `f`.
+    pub(crate) fn respond<B: From<Bytes>>(&self, f: &Failure) -> Response<B> {
+        let status = Self::status(f);
+        let body = if self.problem_body {
+            problem_json(status, f)
+        } else {
+            Bytes::new()
+        };
+        let mut res = Response::new(B::from(body));
+        *res.status_mut() = status;
+        let headers = res.headers_mut();
+        for challenge in self.challenges(f, status) {
+            headers.append(WWW_AUTHENTICATE, challenge);
+        }
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.problem_body {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/problem+json"),
+            );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        res.extensions_mut().insert(AuthRejection::from_failure(f));
+        res
+    }
+
+    /// The challenges for a response: on 400/401 one per enabled scheme, the failing
+    /// scheme's first and only it with `error`; on 403 the Bearer
+    /// `insufficient_scope` challenge for Bearer principals; none otherwise.
+    fn challenges(&self, f: &Failure, status: StatusCode) -> Vec<HeaderValue> {
+        let mut out = Vec::with_capacity(2);
+        match status.as_u16() {
+            400 | 401 => {
+                let bearer_error = f.reason.bearer_error().filter(|_| {
+                    f.scheme == SchemeLabel::Bearer || f.reason == Reason::MultipleCredentials
+                });
+                let bearer = match (bearer_error, &self.bearer) {
+                    (Some(err), Some(_)) => self.bearer_with(err, f.public_detail(), None),
+                    (_, plain) => plain.clone(),
+                };
+                let basic = self.basic.clone();
+                let (first, second) = if f.scheme == SchemeLabel::Basic {
+                    (basic, bearer)
+                } else {
+                    (bearer, basic)
+                };
+                out.extend(first);
+                out.extend(second);
+            }
+            403 if f.reason == Reason::InsufficientScope && f.scheme == SchemeLabel::Bearer => {
+                let scope = f.required_scopes.as_deref().unwrap_or_default();
+                out.extend(self.bearer_with(
+                    BearerError::InsufficientScope,
+                    f.public_detail(),
+                    Some(scope),
+                ));
+            }
+            _ => {}
+        }
+        out
+    }
+
+    fn bearer_with(
+        &self,
+        error: BearerError,
+        description: &str,
+        scope: Option<&str>,
+    ) -> Option<HeaderValue> {
+        let mut s = format!(
+            "Bearer realm=\"{}\", error=\"{}\", error_description=\"{}\"",
+            self.realm,
+            error.as_str(),
+            description_chars(description)
+        );
+        if let Some(scope) = scope {
+            s.push_str(&format!(", scope=\"{}\"", scope_chars(scope)));
+        }
+        HeaderValue::from_str(&s).ok()
+    }
+}
+
+/// RFC 6750 §3: `error_description` uses only %x20-21 / %x23-5B / %x5D-7E.
+pub(crate) fn description_chars(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push('\''),
+            '\\' => out.push('/'),
+            '§' => out.push_str("section "),
+            '…' => out.push_str("..."),
+            '−' | '–' | '—' => out.push('-'),
+            ' '..='~' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out
+}
+
+/// RFC 6750 §3: scope tokens use %x21 / %x23-5B / %x5D-7E, separated by SP.
+pub(crate) fn scope_chars(s: &str) -> String {
+    s.split(' ')
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.chars()
+                .filter(|&c| matches!(c, '!' | '#'..='[' | ']'..='~'))
+                .collect::<String>()
+        })
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An RFC 9457 problem object with the SPEC's `reason` member.
+fn problem_json(status: StatusCode, f: &Failure) -> Bytes {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": f.public_detail(),
+        "reason": f.reason.public_code(),
+    });
+    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn description_keeps_to_rfc6750_characters() {
+        let out = description_chars("a \"b\" \\c § d…\u{1b}é");
+        assert!(
+            out.chars()
+                .all(|c| matches!(c, ' '..='!' | '#'..='[' | ']'..='~')),
+            "{out}"
+        );
+        assert_eq!(out, "a 'b' /c section  d...??");
+    }
+
+    #[test]
+    fn scope_keeps_to_rfc6750_characters() {
+        assert_eq!(
+            scope_chars("admin  orders:read \"x\\"),
+            "admin orders:read x"
+        );
+    }
+
+    fn fail(reason: Reason, scheme: SchemeLabel) -> Failure {
+        Failure::new(reason, scheme, "d")
+    }
+
+    fn challenges(r: &Responder, f: &Failure) -> Vec<String> {
+        r.challenges(f, Responder::status(f))
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn challenge_sets() {
+        let both = Responder::new("api", true, true, true);
+        assert_eq!(
+            challenges(&both, &fail(Reason::MissingCredentials, SchemeLabel::None)),
+            [
+                "Bearer realm=\"api\"",
+                "Basic realm=\"api\", charset=\"UTF-8\""
+            ]
+        );
+        assert_eq!(
+            challenges(&both, &fail(Reason::TokenExpired, SchemeLabel::Bearer)),
+            [
+                "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"d\"",
+                "Basic realm=\"api\", charset=\"UTF-8\""
+            ]
+        );
+        assert_eq!(
+            challenges(&both, &fail(Reason::WrongPassword, SchemeLabel::Basic)),
+            [
+                "Basic realm=\"api\", charset=\"UTF-8\"",
+                "Bearer realm=\"api\""
+            ]
+        );
+        let bearer = Responder::new("api", true, false, true);
+        assert_eq!(
+            challenges(
+                &bearer,
+                &fail(Reason::MalformedCredentials, SchemeLabel::Bearer)
+            ),
+            ["Bearer realm=\"api\", error=\"invalid_request\", error_description=\"d\""]
+        );
+        let mut f = fail(Reason::InsufficientScope, SchemeLabel::Bearer);
+        f.required_scopes = Some("admin".into());
+        assert_eq!(
+            challenges(&bearer, &f),
+            [
+                "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"d\", scope=\"admin\""
+            ]
+        );
+        f.scheme = SchemeLabel::Basic;
+        assert!(challenges(&bearer, &f).is_empty());
+        assert!(
+            challenges(
+                &bearer,
+                &fail(Reason::KeySetUnavailable, SchemeLabel::Bearer)
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn response_headers_and_body() {
+        let r = Responder::new("api", true, false, true);
+        let res: Response<Bytes> = r.respond(&fail(Reason::KeySetUnavailable, SchemeLabel::Bearer));
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()[RETRY_AFTER], "10");
+        assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(res.headers()[CONTENT_TYPE], "application/problem+json");
+        let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        assert_eq!(body["reason"], "key_set_unavailable");
+        assert_eq!(body["status"], 503);
+        let quiet = Responder::new("api", true, false, false);
+        let res: Response<Bytes> = quiet.respond(&fail(Reason::TokenExpired, SchemeLabel::Bearer));
+        assert!(res.body().is_empty() && !res.headers().contains_key(CONTENT_TYPE));
+    }
+}

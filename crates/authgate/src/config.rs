@@ -1,0 +1,542 @@
+//! Configuration: what is enabled, which keys, which claims are expected.
+//!
+//! Built in code with [`AuthConfig::builder`]; [`AuthConfigBuilder::build`] checks
+//! everything that can be checked before the first request and names the key and
+//! the fix in its [`ConfigError`].
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::verify::keys::{Algorithm, JwtKey, KeyType};
+
+/// Default `leeway_secs`.
+pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+/// Default `max_token_bytes`.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// The largest leeway accepted: more than an hour would make `exp` meaningless.
+pub const MAX_LEEWAY_SECS: u64 = 3600;
+
+/// A configuration that cannot work, with the key at fault and what to do.
+///
+/// `Display` reads `<key>: <message>`; neither part ever holds a secret value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    key: String,
+    message: String,
+}
+
+impl ConfigError {
+    /// A new error for configuration `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The configuration key at fault, as SPEC §4 spells it (e.g. `bearer.jwt.algorithms`).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// What is wrong and how to fix it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// How CORS preflight requests are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CorsPreflight {
+    /// `OPTIONS` with `Origin` and `Access-Control-Request-Method` pass through
+    /// unauthenticated, so a CORS layer can answer them (the default).
+    #[default]
+    Allow,
+    /// Preflights are authenticated like any other request.
+    Authenticate,
+}
+
+/// The source of "now" for time claims; injectable for tests and offline tools.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// A revocation check the application provides: given the token's `jti` (or an API
+/// key's id), return `true` when it is revoked.
+pub type RevocationCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Bearer JWT settings: the algorithm allow-list, keys and expected claims.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct JwtConfig {
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) keys: Vec<JwtKey>,
+    pub(crate) issuers: Vec<String>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) required_claims: Vec<String>,
+    pub(crate) scope_claim: String,
+}
+
+impl JwtConfig {
+    /// JWT verification with this explicit algorithm allow-list (required: there
+    /// is no default, RFC 8725 §3.1).
+    pub fn new(algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        JwtConfig {
+            algorithms: algorithms.into_iter().collect(),
+            keys: Vec::new(),
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            required_claims: vec!["exp".to_owned()],
+            scope_claim: "scope".to_owned(),
+        }
+    }
+
+    /// Adds a verification key.
+    pub fn key(mut self, key: JwtKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Adds verification keys.
+    pub fn keys(mut self, keys: impl IntoIterator<Item = JwtKey>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// Adds an accepted issuer (`iss`, compared exactly, RFC 7519 §7.3). Once any is
+    /// set, tokens without `iss` are rejected.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Adds an accepted audience (`aud`). Once any is set, tokens without `aud` are
+    /// rejected; with none set, tokens that carry `aud` are rejected (RFC 7519 §4.1.3).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Replaces the list of claims every token must carry (default `["exp"]`).
+    pub fn required_claims<I, S>(mut self, claims: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_claims = claims.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The claim holding scopes: a space-separated string (`scope`) or an array
+    /// (`scp`, `roles`); a dotted path reaches nested claims (`realm_access.roles`).
+    pub fn scope_claim(mut self, claim: impl Into<String>) -> Self {
+        self.scope_claim = claim.into();
+        self
+    }
+}
+
+/// The whole authgate configuration, validated. Build it with [`AuthConfig::builder`].
+#[derive(Clone)]
+pub struct AuthConfig {
+    pub(crate) realm: String,
+    pub(crate) leeway_secs: u64,
+    pub(crate) cors_preflight: CorsPreflight,
+    pub(crate) problem_body: bool,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) jwt: Option<JwtConfig>,
+    pub(crate) basic_enabled: bool,
+    pub(crate) clock: Clock,
+    pub(crate) revocation: Option<RevocationCheck>,
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("realm", &self.realm)
+            .field("leeway_secs", &self.leeway_secs)
+            .field("cors_preflight", &self.cors_preflight)
+            .field("problem_body", &self.problem_body)
+            .field("max_token_bytes", &self.max_token_bytes)
+            .field("jwt", &self.jwt)
+            .field("basic_enabled", &self.basic_enabled)
+            .field("clock", &"<fn>")
+            .field("revocation", &self.revocation.as_ref().map(|_| "<fn>"))
+            .finish()
+    }
+}
+
+impl AuthConfig {
+    /// A builder with the defaults of SPEC §4.
+    pub fn builder() -> AuthConfigBuilder {
+        AuthConfigBuilder::default()
+    }
+
+    /// The realm every challenge names.
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    pub(crate) fn now_secs(&self) -> u64 {
+        (self.clock)()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+}
+
+/// Builder of [`AuthConfig`].
+#[must_use]
+pub struct AuthConfigBuilder {
+    realm: String,
+    leeway_secs: u64,
+    cors_preflight: CorsPreflight,
+    problem_body: bool,
+    max_token_bytes: usize,
+    jwt: Option<JwtConfig>,
+    basic_enabled: bool,
+    clock: Clock,
+    revocation: Option<RevocationCheck>,
+}
+
+impl fmt::Debug for AuthConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfigBuilder")
+            .field("realm", &self.realm)
+            .field("jwt", &self.jwt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for AuthConfigBuilder {
+    fn default() -> Self {
+        AuthConfigBuilder {
+            realm: "api".to_owned(),
+            leeway_secs: DEFAULT_LEEWAY_SECS,
+            cors_preflight: CorsPreflight::Allow,
+            problem_body: true,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            jwt: None,
+            basic_enabled: false,
+            clock: Arc::new(SystemTime::now),
+            revocation: None,
+        }
+    }
+}
+
+impl AuthConfigBuilder {
+    /// The realm named in every challenge (default `api`).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    /// Clock-skew allowance for `exp`, `nbf` and `iat` (default 30 s, at most 3600).
+    pub fn leeway_secs(mut self, secs: u64) -> Self {
+        self.leeway_secs = secs;
+        self
+    }
+
+    /// How CORS preflights are treated (default [`CorsPreflight::Allow`]).
+    pub fn cors_preflight(mut self, mode: CorsPreflight) -> Self {
+        self.cors_preflight = mode;
+        self
+    }
+
+    /// Whether error responses carry an `application/problem+json` body (default true).
+    pub fn problem_body(mut self, on: bool) -> Self {
+        self.problem_body = on;
+        self
+    }
+
+    /// Bearer tokens longer than this are rejected unparsed (default 16384).
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+
+    /// Enables Bearer JWT verification.
+    pub fn jwt(mut self, jwt: JwtConfig) -> Self {
+        self.jwt = Some(jwt);
+        self
+    }
+
+    /// Announces the Basic scheme in challenges. Basic credentials are parsed and
+    /// answered with Basic challenges; user stores arrive with the Basic verifier.
+    pub fn basic_challenge(mut self, on: bool) -> Self {
+        self.basic_enabled = on;
+        self
+    }
+
+    /// Replaces the clock used for `exp`/`nbf`/`iat` (tests, offline tools).
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// A revocation check: called with the `jti` of every otherwise valid token that
+    /// has one; `true` rejects the token as `token_revoked`.
+    pub fn revocation(mut self, check: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        self.revocation = Some(Arc::new(check));
+        self
+    }
+
+    /// Validates and builds the configuration.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the key and the fix: a realm that cannot be quoted,
+    /// leeway over 3600 s, no scheme enabled, an empty algorithm list, no keys, a key
+    /// that fits no allowed algorithm, an HMAC secret shorter than the hash output
+    /// (RFC 7518 §3.2), duplicate `kid`s, an empty issuer/audience/scope claim.
+    pub fn build(self) -> Result<AuthConfig, ConfigError> {
+        check_realm(&self.realm)?;
+        if self.leeway_secs > MAX_LEEWAY_SECS {
+            return Err(ConfigError::new(
+                "leeway_secs",
+                format!(
+                    "{} s is more than the maximum of {MAX_LEEWAY_SECS} s; a leeway that large makes exp meaningless (30 is usual)",
+                    self.leeway_secs
+                ),
+            ));
+        }
+        if self.max_token_bytes < 16 {
+            return Err(ConfigError::new(
+                "max_token_bytes",
+                "must be at least 16 (the default 16384 fits any ordinary JWT)",
+            ));
+        }
+        if self.jwt.is_none() && !self.basic_enabled {
+            return Err(ConfigError::new(
+                "bearer",
+                "no scheme is enabled; configure [bearer.jwt] (or [basic])",
+            ));
+        }
+        if let Some(jwt) = &self.jwt {
+            check_jwt(jwt)?;
+        }
+        Ok(AuthConfig {
+            realm: self.realm,
+            leeway_secs: self.leeway_secs,
+            cors_preflight: self.cors_preflight,
+            problem_body: self.problem_body,
+            max_token_bytes: self.max_token_bytes,
+            jwt: self.jwt,
+            basic_enabled: self.basic_enabled,
+            clock: self.clock,
+            revocation: self.revocation,
+        })
+    }
+}
+
+fn check_realm(realm: &str) -> Result<(), ConfigError> {
+    // The realm goes into a quoted-string (RFC 9110 §5.6.4); keep it to visible
+    // ASCII and space without '"' and '\' so no escaping is ever needed.
+    if realm.is_empty()
+        || !realm
+            .bytes()
+            .all(|b| (b == b' ' || b.is_ascii_graphic()) && b != b'"' && b != b'\\')
+    {
+        return Err(ConfigError::new(
+            "realm",
+            "must be non-empty visible ASCII without '\"' or '\\' (it is sent as a quoted-string)",
+        ));
+    }
+    Ok(())
+}
+
+fn check_jwt(jwt: &JwtConfig) -> Result<(), ConfigError> {
+    if jwt.algorithms.is_empty() {
+        return Err(ConfigError::new(
+            "bearer.jwt.algorithms",
+            "the algorithm allow-list is empty; list the algorithms your issuer signs with, e.g. [\"RS256\"]",
+        ));
+    }
+    if jwt.keys.is_empty() {
+        return Err(ConfigError::new(
+            "bearer.jwt.keys",
+            "no verification keys; add a [[bearer.jwt.keys]] entry (public_key_pem_file, jwk_file or secret_env)",
+        ));
+    }
+    let mut kids = HashSet::new();
+    for (i, key) in jwt.keys.iter().enumerate() {
+        let at = match &key.kid {
+            Some(kid) => format!(
+                "bearer.jwt.keys[{i}] (kid \"{}\")",
+                crate::event::sanitize_for_message(kid)
+            ),
+            None => format!("bearer.jwt.keys[{i}]"),
+        };
+        if let Some(kid) = &key.kid
+            && !kids.insert(kid.as_str())
+        {
+            return Err(ConfigError::new(
+                at,
+                "duplicate kid; every key needs its own kid or tokens cannot name it",
+            ));
+        }
+        let fitting: Vec<Algorithm> = jwt
+            .algorithms
+            .iter()
+            .copied()
+            .filter(|a| key.fits(*a))
+            .collect();
+        if fitting.is_empty() {
+            let allowed: Vec<&str> = jwt.algorithms.iter().map(|a| a.as_str()).collect();
+            return Err(ConfigError::new(
+                at,
+                format!(
+                    "{} fits none of the allowed algorithms [{}]; add a matching algorithm to bearer.jwt.algorithms or remove the key",
+                    key.key_type.describe(),
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        if key.key_type == KeyType::Hmac {
+            let len = key.secret_len.unwrap_or(0);
+            for alg in fitting {
+                let min = alg.min_hmac_secret_len().unwrap_or(0);
+                if len < min {
+                    return Err(ConfigError::new(
+                        at,
+                        format!(
+                            "the HMAC secret is {len} bytes; {alg} needs at least {min} (RFC 7518 §3.2). Generate one with `openssl rand -base64 {min}` and set secret_encoding = \"base64\""
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for (key, values) in [
+        ("bearer.jwt.issuer", &jwt.issuers),
+        ("bearer.jwt.audience", &jwt.audiences),
+    ] {
+        if values.iter().any(String::is_empty) {
+            return Err(ConfigError::new(
+                key,
+                "contains an empty string; remove it or give the exact value tokens carry",
+            ));
+        }
+    }
+    if jwt.required_claims.iter().any(String::is_empty) {
+        return Err(ConfigError::new(
+            "bearer.jwt.required_claims",
+            "contains an empty claim name",
+        ));
+    }
+    if jwt.scope_claim.is_empty() || jwt.scope_claim.split('.').any(str::is_empty) {
+        return Err(ConfigError::new(
+            "bearer.jwt.scope_claim",
+            "must be a claim name or a dotted path such as realm_access.roles",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hs(len: usize) -> JwtKey {
+        JwtKey::hmac(vec![1u8; len])
+    }
+
+    fn build(jwt: JwtConfig) -> Result<AuthConfig, ConfigError> {
+        AuthConfig::builder().jwt(jwt).build()
+    }
+
+    #[test]
+    fn defaults() {
+        let cfg = build(JwtConfig::new([Algorithm::HS256]).key(hs(32))).unwrap();
+        assert_eq!(cfg.realm, "api");
+        assert_eq!(cfg.leeway_secs, 30);
+        assert_eq!(cfg.max_token_bytes, 16384);
+        assert!(cfg.problem_body);
+        assert_eq!(cfg.cors_preflight, CorsPreflight::Allow);
+    }
+
+    #[test]
+    fn empty_algorithm_list() {
+        let err = build(JwtConfig::new([]).key(hs(32))).unwrap_err();
+        assert_eq!(err.key(), "bearer.jwt.algorithms");
+        assert!(err.message().contains("empty"));
+    }
+
+    #[test]
+    fn short_hmac_secret_names_rfc_and_length_not_value() {
+        let err = build(JwtConfig::new([Algorithm::HS256]).key(hs(31).with_kid("h"))).unwrap_err();
+        assert_eq!(err.key(), "bearer.jwt.keys[0] (kid \"h\")");
+        assert!(
+            err.message().contains("31 bytes") && err.message().contains("RFC 7518 §3.2"),
+            "{err}"
+        );
+        let err =
+            build(JwtConfig::new([Algorithm::HS256, Algorithm::HS512]).key(hs(32))).unwrap_err();
+        assert!(err.message().contains("HS512 needs at least 64"), "{err}");
+    }
+
+    #[test]
+    fn key_type_fits_no_algorithm() {
+        let err = build(JwtConfig::new([Algorithm::RS256]).key(hs(64))).unwrap_err();
+        assert!(
+            err.message()
+                .contains("fits none of the allowed algorithms [RS256]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_kid() {
+        let err = build(
+            JwtConfig::new([Algorithm::HS256])
+                .key(hs(32).with_kid("a"))
+                .key(hs(40).with_kid("a")),
+        )
+        .unwrap_err();
+        assert_eq!(err.key(), "bearer.jwt.keys[1] (kid \"a\")");
+        assert!(err.message().contains("duplicate kid"));
+    }
+
+    #[test]
+    fn no_keys_no_scheme_bad_realm_big_leeway() {
+        assert_eq!(
+            build(JwtConfig::new([Algorithm::HS256])).unwrap_err().key(),
+            "bearer.jwt.keys"
+        );
+        assert_eq!(AuthConfig::builder().build().unwrap_err().key(), "bearer");
+        let jwt = JwtConfig::new([Algorithm::HS256]).key(hs(32));
+        let err = AuthConfig::builder()
+            .realm("a\"b")
+            .jwt(jwt.clone())
+            .build()
+            .unwrap_err();
+        assert_eq!(err.key(), "realm");
+        let err = AuthConfig::builder()
+            .leeway_secs(86_400)
+            .jwt(jwt.clone())
+            .build()
+            .unwrap_err();
+        assert_eq!(err.key(), "leeway_secs");
+        let err = build(jwt.scope_claim("a..b")).unwrap_err();
+        assert_eq!(err.key(), "bearer.jwt.scope_claim");
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let cfg = build(
+            JwtConfig::new([Algorithm::HS256])
+                .key(JwtKey::hmac(b"super-secret-value-0123456789abcdef")),
+        )
+        .unwrap();
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains("super-secret"), "{dbg}");
+        assert!(dbg.contains("[redacted]"));
+    }
+}

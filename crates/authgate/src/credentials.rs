@@ -1,0 +1,578 @@
+//! Reading credentials out of a request (RFC 9110 §11.4, RFC 6750 §2, RFC 7617 §2).
+//!
+//! This module only parses: it never verifies and never logs. Its result tells the
+//! service which verifier to run, or which reason to reject with.
+
+use base64::Engine as _;
+use http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
+
+/// The scheme label that goes into `auth.scheme`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SchemeLabel {
+    /// `bearer`
+    Bearer,
+    /// `basic`
+    Basic,
+    /// `none`: no credentials at all.
+    None,
+    /// A scheme authgate does not implement, lower-cased (at most 32 chars), or
+    /// `unknown` when the header's first word does not look like a scheme name
+    /// (then it may be a bare token, which must never be logged).
+    Other(&'static str),
+}
+
+impl SchemeLabel {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SchemeLabel::Bearer => "bearer",
+            SchemeLabel::Basic => "basic",
+            SchemeLabel::None => "none",
+            SchemeLabel::Other(s) => s,
+        }
+    }
+}
+
+/// What the request carries.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Credentials<'a> {
+    /// No usable `Authorization` field.
+    Missing(Missing),
+    /// `Bearer <b64token>`, the token already checked against RFC 6750 §2.1.
+    Bearer(&'a str),
+    /// `Basic <base64(user-id ":" password)>`, decoded.
+    Basic(BasicCredentials),
+    /// A scheme that is neither Bearer nor Basic.
+    Unsupported(SchemeLabel),
+    /// A Bearer or Basic header that does not parse.
+    Malformed {
+        /// Which scheme it claimed to be.
+        scheme: SchemeLabel,
+        /// A fixed, secret-free sentence saying what is wrong.
+        detail: &'static str,
+    },
+    /// More than one credential.
+    Multiple {
+        /// The scheme of the first `Authorization` field (`bearer` for header + query).
+        scheme: SchemeLabel,
+        /// What was duplicated.
+        detail: &'static str,
+    },
+}
+
+/// Why credentials count as missing; each case gets its own hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Missing {
+    /// No `Authorization` field at all.
+    NoHeader,
+    /// An `Authorization` field whose value is empty or blank.
+    EmptyHeader,
+    /// No header, but an `access_token` query parameter (never accepted).
+    QueryToken,
+}
+
+/// Decoded Basic credentials. `Debug` never shows the password.
+#[derive(PartialEq, Eq)]
+pub(crate) struct BasicCredentials {
+    pub(crate) user: String,
+    pub(crate) password: String,
+}
+
+impl std::fmt::Debug for BasicCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The user-id may be a password typed into the wrong field: redact both.
+        f.debug_struct("BasicCredentials")
+            .field("user", &"[redacted]")
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Reads the credentials of a request from its headers and query.
+pub(crate) fn parse<'a>(headers: &'a HeaderMap, uri: &Uri) -> Credentials<'a> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let first = values.next();
+    let more = values.next().is_some();
+    let query_token = has_query_token(uri);
+
+    let Some(first) = first else {
+        return Credentials::Missing(if query_token {
+            Missing::QueryToken
+        } else {
+            Missing::NoHeader
+        });
+    };
+    if more {
+        return Credentials::Multiple {
+            scheme: scheme_label(first),
+            detail: "the request has more than one Authorization header field",
+        };
+    }
+    if query_token {
+        // RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the
+        // token in each request."
+        return Credentials::Multiple {
+            scheme: SchemeLabel::Bearer,
+            detail: "the request sends credentials both in the Authorization header and in the access_token query parameter",
+        };
+    }
+    parse_value(first)
+}
+
+/// Parses one `Authorization` field value.
+pub(crate) fn parse_value(value: &HeaderValue) -> Credentials<'_> {
+    // hyper's parser strips leading/trailing OWS (SP / HTAB) before the value
+    // reaches us; requests built in-process do not go through it, so trim here too
+    // to behave the same in both paths (RFC 9110 §5.5).
+    let bytes = trim_ows(value.as_bytes());
+    if bytes.is_empty() {
+        return Credentials::Missing(Missing::EmptyHeader);
+    }
+    // credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]  (RFC 9110 §11.4)
+    let end = bytes
+        .iter()
+        .position(|&b| !is_tchar(b))
+        .unwrap_or(bytes.len());
+    let (scheme, rest) = bytes.split_at(end);
+    let label = if scheme.eq_ignore_ascii_case(b"bearer") {
+        SchemeLabel::Bearer
+    } else if scheme.eq_ignore_ascii_case(b"basic") {
+        SchemeLabel::Basic
+    } else {
+        return Credentials::Unsupported(other_scheme_label(scheme));
+    };
+    if !matches!(rest.first(), None | Some(b' ')) {
+        return malformed(
+            label,
+            "the scheme must be followed by a single space and the credentials (RFC 9110 §11.4)",
+        );
+    }
+    let rest = trim_leading_sp(rest);
+    match label {
+        SchemeLabel::Basic => parse_basic(rest),
+        _ => parse_bearer(rest),
+    }
+}
+
+/// `tchar` of RFC 9110 §5.6.2.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
+
+fn parse_bearer(token: &[u8]) -> Credentials<'_> {
+    match check_b64token(token) {
+        Ok(()) => match std::str::from_utf8(token) {
+            Ok(token) => Credentials::Bearer(token),
+            // Unreachable: b64token is ASCII. Kept total rather than panicking.
+            Err(_) => malformed(SchemeLabel::Bearer, "the Bearer token is not ASCII"),
+        },
+        Err(detail) => malformed(SchemeLabel::Bearer, detail),
+    }
+}
+
+/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+fn check_b64token(token: &[u8]) -> Result<(), &'static str> {
+    if token.is_empty() {
+        return Err("the Bearer token is empty");
+    }
+    let body_len = token.len() - token.iter().rev().take_while(|&&b| b == b'=').count();
+    if body_len == 0 {
+        return Err("the Bearer token has no characters before its '=' padding");
+    }
+    for &b in &token[..body_len] {
+        let ok = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        if !ok {
+            return Err(match b {
+                b' ' | b'\t' => {
+                    "the Bearer credentials contain more than one word; RFC 6750 §2.1 allows exactly one token"
+                }
+                b'=' => "'=' may only appear at the end of a Bearer token (RFC 6750 §2.1)",
+                b',' => {
+                    "the Bearer credentials contain a ','; send the token alone, not auth-params"
+                }
+                b'"' => "the Bearer token is quoted; send it without quotes",
+                _ => "the Bearer token contains a character outside the RFC 6750 §2.1 b64token set",
+            });
+        }
+    }
+    Ok(())
+}
+
+fn parse_basic(encoded: &[u8]) -> Credentials<'static> {
+    if encoded.is_empty() {
+        return malformed(SchemeLabel::Basic, "the Basic credentials are empty");
+    }
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
+        return malformed(
+            SchemeLabel::Basic,
+            "the Basic credentials are not valid base64 (RFC 7617 §2)",
+        );
+    };
+    // RFC 7617 §2: the user-id cannot contain ':'; the first ':' splits.
+    let Some(colon) = decoded.iter().position(|&b| b == b':') else {
+        return malformed(
+            SchemeLabel::Basic,
+            "the decoded Basic credentials have no ':' between user-id and password",
+        );
+    };
+    let mut user = decoded;
+    let password = user.split_off(colon + 1);
+    user.truncate(colon);
+    // The challenge announces charset="UTF-8" (RFC 7617 §2.1).
+    let (Ok(user), Ok(password)) = (String::from_utf8(user), String::from_utf8(password)) else {
+        return malformed(
+            SchemeLabel::Basic,
+            "the Basic user-id or password is not valid UTF-8 (the challenge announces charset=\"UTF-8\")",
+        );
+    };
+    if user.chars().any(char::is_control) {
+        return malformed(
+            SchemeLabel::Basic,
+            "the Basic user-id contains a control character (RFC 7617 §2)",
+        );
+    }
+    Credentials::Basic(BasicCredentials { user, password })
+}
+
+fn malformed(scheme: SchemeLabel, detail: &'static str) -> Credentials<'static> {
+    Credentials::Malformed { scheme, detail }
+}
+
+/// The scheme label of a header value, for `multiple_credentials`.
+fn scheme_label(value: &HeaderValue) -> SchemeLabel {
+    match parse_value(value) {
+        Credentials::Bearer(_) => SchemeLabel::Bearer,
+        Credentials::Basic(_) => SchemeLabel::Basic,
+        Credentials::Malformed { scheme, .. } | Credentials::Multiple { scheme, .. } => scheme,
+        Credentials::Unsupported(label) => label,
+        Credentials::Missing(_) => SchemeLabel::None,
+    }
+}
+
+/// Schemes from the IANA HTTP Authentication Scheme Registry and common
+/// non-registered ones, lower-cased. Anything else is logged as `unknown`: a
+/// single word in `Authorization` is more often a token sent without its scheme
+/// than a scheme, and a token must never reach a log.
+const KNOWN_SCHEMES: &[&str] = &[
+    "digest",
+    "negotiate",
+    "ntlm",
+    "token",
+    "hoba",
+    "mutual",
+    "scram-sha-1",
+    "scram-sha-256",
+    "vapid",
+    "dpop",
+    "gnap",
+    "privatetoken",
+    "concealed",
+    "oauth",
+    "aws4-hmac-sha256",
+    "apikey",
+    "api-key",
+    "jwt",
+    "key",
+    "hawk",
+    "mac",
+    "signature",
+    "bot",
+];
+
+fn other_scheme_label(scheme: &[u8]) -> SchemeLabel {
+    KNOWN_SCHEMES
+        .iter()
+        .find(|known| scheme.eq_ignore_ascii_case(known.as_bytes()))
+        .map_or(SchemeLabel::Other("unknown"), |known| {
+            SchemeLabel::Other(known)
+        })
+}
+
+fn has_query_token(uri: &Uri) -> bool {
+    let Some(query) = uri.query() else {
+        return false;
+    };
+    // Matched after form-urlencoded decoding (SPEC §2), so `access%5Ftoken` counts.
+    form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "access_token")
+}
+
+fn trim_ows(mut b: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = b {
+        b = rest;
+    }
+    b
+}
+
+fn trim_leading_sp(mut b: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = b {
+        b = rest;
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hv(s: &[u8]) -> HeaderValue {
+        HeaderValue::from_bytes(s).unwrap()
+    }
+
+    fn parse_one(s: &[u8]) -> Credentials<'static> {
+        let v = Box::leak(Box::new(hv(s)));
+        parse_value(v)
+    }
+
+    fn reason_of(c: &Credentials<'_>) -> &'static str {
+        match c {
+            Credentials::Missing(_) => "missing",
+            Credentials::Bearer(_) => "bearer",
+            Credentials::Basic(_) => "basic",
+            Credentials::Unsupported(_) => "unsupported",
+            Credentials::Malformed { .. } => "malformed",
+            Credentials::Multiple { .. } => "multiple",
+        }
+    }
+
+    #[test]
+    fn table() {
+        struct Case {
+            name: &'static str,
+            value: &'static [u8],
+            want: &'static str,
+        }
+        let cases = [
+            Case {
+                name: "plain",
+                value: b"Bearer abc.def.ghi",
+                want: "bearer",
+            },
+            Case {
+                name: "lower-case scheme",
+                value: b"bearer abc",
+                want: "bearer",
+            },
+            Case {
+                name: "upper-case scheme",
+                value: b"BEARER abc",
+                want: "bearer",
+            },
+            Case {
+                name: "two spaces",
+                value: b"Bearer  abc",
+                want: "bearer",
+            },
+            Case {
+                name: "padding",
+                value: b"Bearer abc==",
+                want: "bearer",
+            },
+            Case {
+                name: "all b64token chars",
+                value: b"Bearer aZ09-._~+/=",
+                want: "bearer",
+            },
+            Case {
+                name: "surrounding OWS",
+                value: b" \tBearer abc \t",
+                want: "bearer",
+            },
+            Case {
+                name: "empty",
+                value: b"",
+                want: "missing",
+            },
+            Case {
+                name: "blank",
+                value: b"   ",
+                want: "missing",
+            },
+            Case {
+                name: "scheme only",
+                value: b"Bearer",
+                want: "malformed",
+            },
+            Case {
+                name: "scheme and space",
+                value: b"Bearer ",
+                want: "malformed",
+            },
+            Case {
+                name: "two words",
+                value: b"Bearer abc def",
+                want: "malformed",
+            },
+            Case {
+                name: "comma",
+                value: b"Bearer abc,def",
+                want: "malformed",
+            },
+            Case {
+                name: "quoted",
+                value: b"Bearer \"abc\"",
+                want: "malformed",
+            },
+            Case {
+                name: "mid padding",
+                value: b"Bearer ab==c",
+                want: "malformed",
+            },
+            Case {
+                name: "only padding",
+                value: b"Bearer ==",
+                want: "malformed",
+            },
+            Case {
+                name: "obs-text",
+                value: b"Bearer ab\xffc",
+                want: "malformed",
+            },
+            Case {
+                name: "tab separator",
+                value: b"Bearer\tabc",
+                want: "malformed",
+            },
+            Case {
+                name: "colon separator",
+                value: b"Bearer:abc",
+                want: "malformed",
+            },
+            Case {
+                name: "digest",
+                value: b"Digest username=\"x\"",
+                want: "unsupported",
+            },
+            Case {
+                name: "bare token",
+                value: b"eyJhbGciOi.x.y",
+                want: "unsupported",
+            },
+            Case {
+                name: "basic ok",
+                value: b"Basic YWxpY2U6c2VjcmV0",
+                want: "basic",
+            },
+            Case {
+                name: "basic no colon",
+                value: b"Basic YWxpY2U=",
+                want: "malformed",
+            },
+            Case {
+                name: "basic bad b64",
+                value: b"Basic !!!",
+                want: "malformed",
+            },
+            Case {
+                name: "basic empty",
+                value: b"Basic",
+                want: "malformed",
+            },
+        ];
+        for case in cases {
+            let got = parse_one(case.value);
+            assert_eq!(reason_of(&got), case.want, "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn bearer_token_is_returned_whole() {
+        assert_eq!(
+            parse_one(b"bEaReR  a.b.c=="),
+            Credentials::Bearer("a.b.c==")
+        );
+    }
+
+    #[test]
+    fn basic_splits_on_first_colon_and_keeps_the_rest() {
+        // "alice:pa:ss" — the password may contain ':' (RFC 7617 §2).
+        let Credentials::Basic(c) = parse_one(b"Basic YWxpY2U6cGE6c3M=") else {
+            panic!("not basic")
+        };
+        assert_eq!(c.user, "alice");
+        assert_eq!(c.password, "pa:ss");
+    }
+
+    #[test]
+    fn basic_utf8_user_and_non_utf8_rejected() {
+        // "jürgen:pw"
+        let Credentials::Basic(c) = parse_one(b"Basic asO8cmdlbjpwdw==") else {
+            panic!("not basic")
+        };
+        assert_eq!(c.user, "jürgen");
+        // 0xff 0x3a 0x70 => "\xff:p"
+        assert_eq!(reason_of(&parse_one(b"Basic /zpw")), "malformed");
+    }
+
+    #[test]
+    fn unknown_single_words_are_not_logged_as_schemes() {
+        assert_eq!(
+            parse_one(b"eyJhbGciOiJIUzI1NiJ9.e30.sig"),
+            Credentials::Unsupported(SchemeLabel::Other("unknown"))
+        );
+        assert_eq!(
+            parse_one(b"DIGEST x=1"),
+            Credentials::Unsupported(SchemeLabel::Other("digest"))
+        );
+    }
+
+    #[test]
+    fn multiple_fields_and_query_tokens() {
+        let mut headers = HeaderMap::new();
+        headers.append(AUTHORIZATION, hv(b"Basic YWxpY2U6c2VjcmV0"));
+        headers.append(AUTHORIZATION, hv(b"Bearer abc"));
+        let uri: Uri = "/x".parse().unwrap();
+        assert_eq!(
+            parse(&headers, &uri),
+            Credentials::Multiple {
+                scheme: SchemeLabel::Basic,
+                detail: "the request has more than one Authorization header field"
+            }
+        );
+
+        let uri: Uri = "/x?a=1&access%5Ftoken=zzz".parse().unwrap();
+        assert_eq!(
+            parse(&HeaderMap::new(), &uri),
+            Credentials::Missing(Missing::QueryToken)
+        );
+        let mut one = HeaderMap::new();
+        one.append(AUTHORIZATION, hv(b"Bearer abc"));
+        assert!(matches!(
+            parse(&one, &uri),
+            Credentials::Multiple {
+                scheme: SchemeLabel::Bearer,
+                ..
+            }
+        ));
+        let uri: Uri = "/x?not_access_token=1".parse().unwrap();
+        assert_eq!(parse(&one, &uri), Credentials::Bearer("abc"));
+    }
+
+    #[test]
+    fn basic_debug_is_redacted() {
+        let c = BasicCredentials {
+            user: "alice".into(),
+            password: "hunter2".into(),
+        };
+        let s = format!("{c:?}");
+        assert!(!s.contains("alice") && !s.contains("hunter2"), "{s}");
+    }
+}

@@ -1,0 +1,42 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Map of the crate
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`layer`] / [`service`] / [`future`] | the Tower middleware |
+//! | `credentials` | parsing `Authorization` (RFC 9110 §11.4, RFC 6750 §2, RFC 7617) |
+//! | `verify` | JWT verification ([`JwtKey`], [`Algorithm`]) |
+//! | [`reason`] | the reason codes of SPEC §2 |
+//! | `challenge` | `WWW-Authenticate` and problem+json responses |
+//! | [`event`] | the `tracing` event per rejection |
+//! | [`config`] | [`AuthConfig`] and its validation |
+//! | [`authorize`] | scopes and custom policies (403) |
+//! | [`principal`] | the authenticated caller |
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod authenticate;
+pub mod authorize;
+mod challenge;
+pub mod config;
+mod credentials;
+pub mod event;
+pub mod future;
+pub mod layer;
+pub mod principal;
+pub mod reason;
+mod rejection;
+pub mod service;
+mod verify;
+
+#[cfg(feature = "axum")]
+pub mod extract;
+
+pub use authorize::{AccessRequest, Denial, Policy, RequirePolicy, RequireScopes};
+pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, CorsPreflight, JwtConfig};
+pub use layer::AuthLayer;
+pub use principal::{Principal, Scheme};
+pub use reason::Reason;
+pub use rejection::AuthRejection;
+pub use service::AuthService;
+pub use verify::keys::{Algorithm, JwtKey, KeyType, UnknownAlgorithm};

@@ -1,0 +1,639 @@
+//! Bearer JWT verification (RFC 7515, RFC 7519, RFC 8725), in the order of SPEC §2:
+//! structure → `alg` allow-list → key selection → signature → claim presence and
+//! types → `exp` → `nbf` → `iat` → `iss` → `aud` → revocation.
+//!
+//! The token is parsed once, here, with strict JSON. jsonwebtoken does the
+//! signature check ([`jsonwebtoken::crypto::verify`]); everything it leaves to the
+//! caller (`nbf`, `iat`, `crit`, `exp == now`, mistyped `iss`/`aud`, `alg: none`
+//! reporting; SECURITY-CASES §1) is done here.
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use serde_json::{Map, Value};
+
+use crate::config::{JwtConfig, RevocationCheck};
+use crate::credentials::SchemeLabel;
+use crate::event::sanitize_for_message as clean;
+use crate::reason::Reason;
+use crate::rejection::Failure;
+use crate::verify::json::parse_object;
+use crate::verify::keys::{Algorithm, JwtKey};
+
+/// A token whose signature and claims verified.
+#[derive(Debug)]
+pub(crate) struct VerifiedJwt {
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) kid: Option<String>,
+}
+
+/// Verifies Bearer JWTs against one [`JwtConfig`].
+#[derive(Debug)]
+pub(crate) struct JwtVerifier {
+    cfg: JwtConfig,
+    leeway: u64,
+    /// `required_claims` plus `iss`/`aud` when issuers/audiences are configured.
+    required: Vec<String>,
+}
+
+/// Time claims closer than this to "now" count as clock skew in hints.
+const SKEW_HINT_SECS: i64 = 600;
+
+fn fail(reason: Reason, detail: impl Into<Cow<'static, str>>) -> Failure {
+    Failure::new(reason, SchemeLabel::Bearer, detail)
+}
+
+fn malformed(detail: &'static str) -> Failure {
+    fail(Reason::TokenMalformed, detail)
+}
+
+impl JwtVerifier {
+    pub(crate) fn new(cfg: JwtConfig, leeway: u64) -> Self {
+        let mut required = cfg.required_claims.clone();
+        for (claim, on) in [
+            ("iss", !cfg.issuers.is_empty()),
+            ("aud", !cfg.audiences.is_empty()),
+        ] {
+            if on && !required.iter().any(|c| c == claim) {
+                required.push(claim.to_owned());
+            }
+        }
+        JwtVerifier {
+            cfg,
+            leeway,
+            required,
+        }
+    }
+
+    pub(crate) fn config(&self) -> &JwtConfig {
+        &self.cfg
+    }
+
+    /// Verifies `token` at time `now` (unix seconds).
+    pub(crate) fn verify(
+        &self,
+        token: &str,
+        now: u64,
+        revocation: Option<&RevocationCheck>,
+    ) -> Result<VerifiedJwt, Failure> {
+        // 1. Structure: three base64url segments, each JSON part a strict object.
+        let mut segments = token.split('.');
+        let (Some(h64), Some(p64), Some(s64), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
+            let n = token.split('.').count();
+            return Err(if n == 5 {
+                malformed("the token has 5 segments: a JWE (encrypted JWT), which is not supported")
+            } else {
+                fail(
+                    Reason::TokenMalformed,
+                    format!(
+                        "a JWT has 3 dot-separated segments (RFC 7515 §7.1); this token has {n}"
+                    ),
+                )
+            });
+        };
+        let header = URL_SAFE_NO_PAD
+            .decode(h64)
+            .map_err(|_| malformed("the JOSE header is not unpadded base64url (RFC 7515 §2)"))?;
+        let header = parse_object(&header).map_err(|_| {
+            malformed("the JOSE header is not a JSON object (or repeats a member name)")
+        })?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(p64)
+            .map_err(|_| malformed("the payload is not unpadded base64url (RFC 7515 §2)"))?;
+        if URL_SAFE_NO_PAD.decode(s64).is_err() {
+            return Err(malformed(
+                "the signature is not unpadded base64url (RFC 7515 §2)",
+            ));
+        }
+        let alg_name = match header.get("alg") {
+            Some(Value::String(s)) => s.as_str(),
+            Some(_) => return Err(malformed("the header's alg is not a string")),
+            None => return Err(malformed("the header has no alg (RFC 7515 §4.1.1)")),
+        };
+        let kid = match header.get("kid") {
+            None => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => {
+                return Err(with_header(
+                    malformed("the header's kid is not a string"),
+                    alg_name,
+                    None,
+                ));
+            }
+        };
+        let annotate = |f: Failure| with_header(f, alg_name, kid);
+        check_header(&header).map_err(annotate)?;
+        let claims = parse_object(&payload).map_err(|_| {
+            annotate(malformed(
+                "the payload is not a JSON object (or repeats a member name)",
+            ))
+        })?;
+
+        // 2. Algorithm allow-list. `alg` is case-sensitive (RFC 7515 §4.1.1).
+        let alg = match alg_name.parse::<Algorithm>() {
+            Ok(alg) if self.cfg.algorithms.contains(&alg) => alg,
+            parsed => return Err(annotate(self.alg_not_allowed(alg_name, parsed.ok()))),
+        };
+
+        // 3. Key selection, 4. signature.
+        let candidates = self.select_keys(alg, kid).map_err(annotate)?;
+        let message = &token[..h64.len() + 1 + p64.len()];
+        self.check_signature(&candidates, alg, message, s64)
+            .map_err(annotate)?;
+
+        // From here on the claims are verified and may be logged.
+        let verified = |f: Failure| annotate(with_verified_claims(f, &claims));
+        self.check_claims(&claims, now, revocation)
+            .map_err(verified)?;
+        Ok(VerifiedJwt {
+            claims,
+            kid: kid.map(str::to_owned),
+        })
+    }
+
+    fn alg_not_allowed(&self, alg: &str, parsed: Option<Algorithm>) -> Failure {
+        let allowed: Vec<&str> = self.cfg.algorithms.iter().map(|a| a.as_str()).collect();
+        let allowed = allowed.join(", ");
+        if alg.eq_ignore_ascii_case("none") {
+            return fail(
+                Reason::AlgorithmNotAllowed,
+                "the token is unsigned (alg none); unsigned tokens are never accepted (RFC 8725 §3.2)",
+            )
+            .hint("the client sent an unsigned token: a forged token, or a test token from a tool configured without a key");
+        }
+        let f = fail(
+            Reason::AlgorithmNotAllowed,
+            format!("the token's alg is not in the allow-list [{allowed}]"),
+        );
+        match parsed {
+            Some(alg) => f.hint(format!(
+                "if the issuer really signs with {alg}, add it to bearer.jwt.algorithms (with a matching key)"
+            )),
+            None => f.hint("the alg is not a JWS algorithm authgate supports (names are case-sensitive)"),
+        }
+    }
+
+    fn select_keys(&self, alg: Algorithm, kid: Option<&str>) -> Result<Vec<&JwtKey>, Failure> {
+        let keys = &self.cfg.keys;
+        match kid {
+            Some(kid) => {
+                let named: Vec<&JwtKey> = keys
+                    .iter()
+                    .filter(|k| k.kid.as_deref() == Some(kid))
+                    .collect();
+                if named.is_empty() {
+                    let known: Vec<String> = keys
+                        .iter()
+                        .filter_map(|k| k.kid.as_deref())
+                        .map(clean)
+                        .collect();
+                    let f = fail(Reason::UnknownKey, "no configured key has the token's kid");
+                    return Err(if known.is_empty() {
+                        f.hint("the token names a kid but none of the configured keys has one; set kid on the key that should verify it")
+                    } else {
+                        f.hint(format!(
+                            "known kids: {}; the issuer may have rotated its keys, or the token comes from another issuer or environment",
+                            known.join(", ")
+                        ))
+                    });
+                }
+                let fitting: Vec<&JwtKey> = named.iter().copied().filter(|k| k.fits(alg)).collect();
+                if fitting.is_empty() {
+                    return Err(fail(
+                        Reason::UnknownKey,
+                        format!(
+                            "the key with the token's kid is {}, but {alg} needs {}",
+                            named[0].key_type.describe(),
+                            alg.key_type().describe()
+                        ),
+                    )
+                    .hint("the token's alg does not match its key: a forged token (algorithm confusion) or a misconfigured issuer"));
+                }
+                Ok(fitting)
+            }
+            None => {
+                let fitting: Vec<&JwtKey> = keys.iter().filter(|k| k.fits(alg)).collect();
+                if fitting.is_empty() {
+                    return Err(fail(
+                        Reason::UnknownKey,
+                        format!(
+                            "no configured key fits {alg}, which needs {}",
+                            alg.key_type().describe()
+                        ),
+                    ));
+                }
+                Ok(fitting)
+            }
+        }
+    }
+
+    fn check_signature(
+        &self,
+        candidates: &[&JwtKey],
+        alg: Algorithm,
+        message: &str,
+        signature: &str,
+    ) -> Result<(), Failure> {
+        let mut other = None;
+        for key in candidates {
+            match jsonwebtoken::crypto::verify(
+                signature,
+                message.as_bytes(),
+                &key.decoding,
+                alg.to_jsonwebtoken(),
+            ) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => match reason_for_error(e.kind()) {
+                    Reason::SignatureInvalid => {}
+                    reason => other = Some(reason),
+                },
+            }
+        }
+        Err(match other {
+            Some(reason) if candidates.len() == 1 => fail(reason, "the signature could not be checked"),
+            _ => fail(Reason::SignatureInvalid, "the signature does not verify with the configured key")
+                .hint("the token was signed by another key: check that the issuer's signing key matches the configured public key or secret (and secret_encoding)"),
+        })
+    }
+
+    fn check_claims(
+        &self,
+        claims: &Map<String, Value>,
+        now: u64,
+        revocation: Option<&RevocationCheck>,
+    ) -> Result<(), Failure> {
+        // Presence of required claims.
+        for name in &self.required {
+            if !claims.contains_key(name) {
+                let mut f = fail(
+                    Reason::MissingClaim,
+                    format!("the token has no {} claim, which is required", clean(name)),
+                );
+                if name == "iss" && !self.cfg.issuers.is_empty() {
+                    f.expected = Some(self.cfg.issuers.join(" "));
+                    f.detail = format!(
+                        "the token has no iss claim; expected {}",
+                        self.cfg.issuers.join(" or ")
+                    )
+                    .into();
+                } else if name == "aud" && !self.cfg.audiences.is_empty() {
+                    f.expected = Some(self.cfg.audiences.join(" "));
+                    f.detail = format!(
+                        "the token has no aud claim; expected {}",
+                        self.cfg.audiences.join(" or ")
+                    )
+                    .into();
+                }
+                return Err(f);
+            }
+        }
+        // Types of the registered claims that are present (RFC 7519 §4.1).
+        for name in ["exp", "nbf", "iat"] {
+            if let Some(v) = claims.get(name)
+                && numeric_date(v).is_none()
+            {
+                return Err(fail(
+                    Reason::MissingClaim,
+                    format!(
+                        "the {name} claim is {}, not a NumericDate (a non-negative number of seconds)",
+                        if v.is_number() {
+                            "a number out of range"
+                        } else {
+                            describe(v)
+                        }
+                    ),
+                ));
+            }
+        }
+        for name in ["iss", "sub", "jti"] {
+            if let Some(v) = claims.get(name)
+                && !v.is_string()
+            {
+                return Err(fail(
+                    Reason::MissingClaim,
+                    format!(
+                        "the {name} claim is {}, not a string (RFC 7519 §4.1)",
+                        describe(v)
+                    ),
+                ));
+            }
+        }
+        let aud = match claims.get("aud") {
+            None => None,
+            Some(v) => Some(audiences(v).ok_or_else(|| {
+                fail(
+                    Reason::MissingClaim,
+                    format!("the aud claim is {}, not a string or an array of strings (RFC 7519 §4.1.3)", describe(v)),
+                )
+            })?),
+        };
+
+        let leeway = self.leeway;
+        let signed = |a: u64, b: u64| {
+            (i128::from(a) - i128::from(b)).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+        };
+        // exp: RFC 7519 §4.1.4 — now must be *before* exp, so now == exp is expired.
+        if let Some(exp) = claims.get("exp").and_then(numeric_date)
+            && now >= exp.saturating_add(leeway)
+        {
+            let ago = signed(now, exp);
+            let mut f = fail(
+                Reason::TokenExpired,
+                format!("token expired {ago} s ago (leeway {leeway} s)"),
+            );
+            f.skew_secs = Some(ago);
+            return Err(if ago > 86_400 {
+                f.hint("expired more than a day ago: the client reuses an old token instead of refreshing it")
+            } else {
+                f.hint("the client should refresh the token before exp; if it was just issued, compare the issuer's clock with this server's")
+            });
+        }
+        // nbf: RFC 7519 §4.1.5 — now must be after or equal to nbf.
+        if let Some(nbf) = claims.get("nbf").and_then(numeric_date)
+            && now.saturating_add(leeway) < nbf
+        {
+            let ahead = signed(nbf, now);
+            let mut f = fail(
+                Reason::TokenNotYetValid,
+                format!("token not valid for another {ahead} s (nbf; leeway {leeway} s)"),
+            );
+            f.skew_secs = Some(ahead);
+            return Err(skew_hint(f, ahead, leeway));
+        }
+        // iat: checked whenever present (SPEC §2); jsonwebtoken never does.
+        if let Some(iat) = claims.get("iat").and_then(numeric_date)
+            && now.saturating_add(leeway) < iat
+        {
+            let ahead = signed(iat, now);
+            let mut f = fail(
+                Reason::TokenIssuedInFuture,
+                format!("token issued {ahead} s in the future (iat; leeway {leeway} s)"),
+            );
+            f.skew_secs = Some(ahead);
+            return Err(skew_hint(f, ahead, leeway));
+        }
+        if !self.cfg.issuers.is_empty()
+            && let Some(iss) = claims.get("iss").and_then(Value::as_str)
+            && !self.cfg.issuers.iter().any(|i| i == iss)
+        {
+            let mut f = fail(
+                Reason::IssuerMismatch,
+                format!("issuer \"{}\" is not accepted", clean(iss)),
+            );
+            f.expected = Some(self.cfg.issuers.join(" "));
+            return Err(f.hint(issuer_hint(iss, &self.cfg.issuers)));
+        }
+        if let Some(aud) = aud {
+            self.check_audience(&aud)?;
+        }
+        if let (Some(check), Some(jti)) = (revocation, claims.get("jti").and_then(Value::as_str))
+            && check(jti)
+        {
+            return Err(fail(
+                Reason::TokenRevoked,
+                "the token's id (jti) is revoked",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_audience(&self, aud: &[&str]) -> Result<(), Failure> {
+        let expected = &self.cfg.audiences;
+        if expected.is_empty() {
+            if aud.is_empty() {
+                return Ok(());
+            }
+            // RFC 7519 §4.1.3: a recipient that does not identify itself with a
+            // value in `aud` MUST reject the token.
+            return Err(fail(
+                Reason::AudienceMismatch,
+                "the token is meant for an audience, but this server has no audience configured (RFC 7519 §4.1.3)",
+            )
+            .hint(format!(
+                "set bearer.jwt.audience to this API's identifier (\"{}\" if this token is meant for it)",
+                clean(aud[0])
+            )));
+        }
+        if aud.iter().any(|a| expected.iter().any(|e| e == a)) {
+            return Ok(());
+        }
+        let shown: Vec<String> = aud.iter().map(|a| clean(a)).collect();
+        let mut f = fail(
+            Reason::AudienceMismatch,
+            if aud.is_empty() {
+                "the token's aud is an empty array".to_owned()
+            } else {
+                format!("audience \"{}\" is not accepted", shown.join("\" \""))
+            },
+        );
+        f.expected = Some(expected.join(" "));
+        Err(f.hint(format!(
+            "the token was issued for another API or environment (staging vs production?); request a token for \"{}\"{}",
+            expected.join("\" or \""),
+            if aud.is_empty() { String::new() } else { format!(" or add \"{}\" to bearer.jwt.audience", shown.join("\", \"")) }
+        )))
+    }
+}
+
+/// Header parameters authgate refuses (RFC 7515 §4.1, RFC 7519 §5, RFC 8725 §3.11).
+/// `jku`, `x5u`, `x5c` and `jwk` are ignored: never followed, never trusted.
+fn check_header(header: &Map<String, Value>) -> Result<(), Failure> {
+    if header.contains_key("crit") {
+        // RFC 7515 §4.1.11: a recipient that does not understand a listed
+        // extension MUST reject the JWS. authgate understands none.
+        return Err(malformed(
+            "the header lists critical extensions (crit) that authgate does not implement (RFC 7515 §4.1.11)",
+        ));
+    }
+    if header.contains_key("b64") {
+        return Err(malformed(
+            "unencoded payloads (b64, RFC 7797) are not supported",
+        ));
+    }
+    if header.contains_key("enc") {
+        return Err(malformed(
+            "the token is a JWE (encrypted JWT), which is not supported",
+        ));
+    }
+    match header.get("cty") {
+        None => {}
+        Some(Value::String(cty)) if cty.eq_ignore_ascii_case("jwt") => {
+            return Err(malformed(
+                "nested JWTs (cty JWT, RFC 7519 §5.2) are not supported",
+            ));
+        }
+        Some(Value::String(_)) => {}
+        Some(_) => return Err(malformed("the header's cty is not a string")),
+    }
+    match header.get("typ") {
+        None => Ok(()),
+        Some(Value::String(typ)) => {
+            // RFC 7519 §5.1 / RFC 9068 §2.1, compared case-insensitively (RFC 7515 §4.1.9).
+            const ACCEPTED: [&str; 4] = ["jwt", "at+jwt", "application/jwt", "application/at+jwt"];
+            if ACCEPTED.iter().any(|t| typ.eq_ignore_ascii_case(t)) {
+                Ok(())
+            } else {
+                Err(malformed(
+                    "the header's typ is not JWT or at+jwt: not an access token (e.g. a DPoP proof or logout token, RFC 8725 §3.11)",
+                ))
+            }
+        }
+        Some(_) => Err(malformed("the header's typ is not a string")),
+    }
+}
+
+/// Maps a jsonwebtoken error from the signature step to a reason. Anything it
+/// reports about the signature or key material means "did not verify"; anything
+/// else is a verifier failure.
+pub(crate) fn reason_for_error(kind: &ErrorKind) -> Reason {
+    match kind {
+        ErrorKind::InvalidSignature
+        | ErrorKind::InvalidEcdsaKey
+        | ErrorKind::InvalidEddsaKey
+        | ErrorKind::InvalidRsaKey(_)
+        | ErrorKind::InvalidKeyFormat
+        | ErrorKind::Base64(_) => Reason::SignatureInvalid,
+        ErrorKind::InvalidAlgorithm
+        | ErrorKind::InvalidAlgorithmName
+        | ErrorKind::UnsupportedAlgorithm => Reason::AlgorithmNotAllowed,
+        ErrorKind::InvalidToken | ErrorKind::Json(_) | ErrorKind::Utf8(_) => Reason::TokenMalformed,
+        _ => Reason::InternalError,
+    }
+}
+
+fn with_header(mut f: Failure, alg: &str, kid: Option<&str>) -> Failure {
+    f.jwt_alg = Some(alg.to_owned());
+    f.jwt_kid = kid.map(str::to_owned);
+    f
+}
+
+fn with_verified_claims(mut f: Failure, claims: &Map<String, Value>) -> Failure {
+    f.jwt_iss = claims.get("iss").and_then(Value::as_str).map(str::to_owned);
+    f.jwt_sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
+    f.jwt_aud = claims.get("aud").and_then(audiences).map(|a| a.join(" "));
+    f
+}
+
+fn skew_hint(f: Failure, ahead: i64, leeway: u64) -> Failure {
+    if ahead <= SKEW_HINT_SECS {
+        f.hint(format!(
+            "only {ahead} s ahead: probably clock skew between the issuer and this server; sync both with NTP or raise leeway_secs (now {leeway})"
+        ))
+    } else {
+        f.hint(
+            "far in the future: the issuer's clock is wrong, or the token was minted for later use",
+        )
+    }
+}
+
+fn issuer_hint(iss: &str, expected: &[String]) -> String {
+    let trim = |s: &str| s.trim_end_matches('/').to_owned();
+    if expected.iter().any(|e| trim(e) == trim(iss)) {
+        "the issuers differ only in a trailing slash; iss is compared exactly (RFC 7519 §7.3), so configure bearer.jwt.issuer exactly as tokens carry it".to_owned()
+    } else if expected.iter().any(|e| e.eq_ignore_ascii_case(iss)) {
+        "the issuers differ only in letter case; iss is compared exactly (RFC 7519 §7.3)".to_owned()
+    } else {
+        format!(
+            "the token comes from another issuer: often a token from another environment (staging vs production) or tenant; use a token from {} or add this issuer to bearer.jwt.issuer",
+            expected.join(" or ")
+        )
+    }
+}
+
+/// A NumericDate (RFC 7519 §2): a JSON number of seconds, possibly fractional,
+/// non-negative and below 2^64. Anything else is `None` (a wrong type).
+pub(crate) fn numeric_date(v: &Value) -> Option<u64> {
+    let n = v.as_number()?;
+    if let Some(u) = n.as_u64() {
+        return Some(u);
+    }
+    let f = n.as_f64()?;
+    // 18446744073709551616.0 is 2^64.
+    (f.is_finite() && f >= 0.0 && f < 18_446_744_073_709_551_616.0).then(|| f.round() as u64)
+}
+
+/// `aud` as a list: a string, or an array of strings (RFC 7519 §4.1.3).
+fn audiences(v: &Value) -> Option<Vec<&str>> {
+    match v {
+        Value::String(s) => Some(vec![s.as_str()]),
+        Value::Array(items) => items.iter().map(Value::as_str).collect(),
+        _ => None,
+    }
+}
+
+/// The JSON type of a value, for details (never the value: it is attacker text).
+fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numeric_dates() {
+        assert_eq!(numeric_date(&json!(0)), Some(0));
+        assert_eq!(numeric_date(&json!(1_700_000_000.5)), Some(1_700_000_001));
+        assert_eq!(numeric_date(&json!(u64::MAX)), Some(u64::MAX));
+        assert_eq!(numeric_date(&json!(-1)), None);
+        assert_eq!(numeric_date(&json!(1e300)), None);
+        assert_eq!(numeric_date(&json!("1700000000")), None);
+        assert_eq!(numeric_date(&json!(null)), None);
+        assert_eq!(numeric_date(&json!(true)), None);
+    }
+
+    #[test]
+    fn error_kinds_map_to_reasons() {
+        assert_eq!(
+            reason_for_error(&ErrorKind::InvalidSignature),
+            Reason::SignatureInvalid
+        );
+        assert_eq!(
+            reason_for_error(&ErrorKind::InvalidKeyFormat),
+            Reason::SignatureInvalid
+        );
+        assert_eq!(
+            reason_for_error(&ErrorKind::InvalidAlgorithm),
+            Reason::AlgorithmNotAllowed
+        );
+        assert_eq!(
+            reason_for_error(&ErrorKind::InvalidToken),
+            Reason::TokenMalformed
+        );
+        // The forced `_` arm: anything unexpected is a verifier failure, never a pass.
+        assert_eq!(
+            reason_for_error(&ErrorKind::ExpiredSignature),
+            Reason::InternalError
+        );
+        assert_eq!(
+            reason_for_error(&ErrorKind::Provider("x".into())),
+            Reason::InternalError
+        );
+    }
+
+    #[test]
+    fn audience_shapes() {
+        assert_eq!(audiences(&json!("a")), Some(vec!["a"]));
+        assert_eq!(audiences(&json!(["a", "b"])), Some(vec!["a", "b"]));
+        assert_eq!(audiences(&json!([])), Some(vec![]));
+        assert_eq!(audiences(&json!([1])), None);
+        assert_eq!(audiences(&json!(123)), None);
+        assert_eq!(audiences(&json!(null)), None);
+    }
+}

@@ -1,0 +1,5 @@
+//! Credential verifiers.
+
+pub(crate) mod json;
+pub(crate) mod jwt;
+pub(crate) mod keys;
