@@ -2,15 +2,19 @@
 //! Pure (no I/O, no logging), so it is tested by tables.
 
 use http::header::{ACCESS_CONTROL_REQUEST_METHOD, FORWARDED, ORIGIN, PROXY_AUTHORIZATION};
+use std::sync::Arc;
+
 use http::{HeaderMap, Method, Uri};
 
 use crate::challenge::Responder;
 use crate::config::{AuthConfig, CorsPreflight};
-use crate::credentials::{self, Credentials, Missing, SchemeLabel};
+use crate::credentials::{self, BasicCredentials, Credentials, Missing, SchemeLabel};
 use crate::event::token_fingerprint;
 use crate::principal::Principal;
 use crate::reason::Reason;
 use crate::rejection::Failure;
+use crate::verify::api_key;
+use crate::verify::basic::BasicVerifier;
 use crate::verify::jwt::JwtVerifier;
 
 /// Everything the layer needs per request, shared by all clones.
@@ -18,6 +22,7 @@ use crate::verify::jwt::JwtVerifier;
 pub(crate) struct Shared {
     pub(crate) cfg: AuthConfig,
     pub(crate) jwt: Option<JwtVerifier>,
+    pub(crate) basic: Option<Arc<BasicVerifier>>,
     pub(crate) responder: Responder,
     /// Requests without credentials pass on with no principal.
     pub(crate) optional: bool,
@@ -30,6 +35,21 @@ pub(crate) enum Decision {
     Pass(Option<Principal>),
     /// Answer with this failure.
     Reject(Box<Failure>),
+    /// Basic credentials that the cache could not answer: verify them off the
+    /// executor (password hashing is slow by design).
+    VerifyBasic(Arc<BasicVerifier>, BasicCredentials),
+}
+
+/// The synchronous part of the decision.
+enum Step {
+    Done(Result<Option<Principal>, Failure>),
+    SlowBasic(Arc<BasicVerifier>, BasicCredentials),
+}
+
+impl From<Result<Option<Principal>, Failure>> for Step {
+    fn from(r: Result<Option<Principal>, Failure>) -> Self {
+        Step::Done(r)
+    }
 }
 
 impl Shared {
@@ -38,15 +58,13 @@ impl Shared {
             .jwt
             .clone()
             .map(|j| JwtVerifier::new(j, cfg.leeway_secs));
-        let responder = Responder::new(
-            &cfg.realm,
-            jwt.is_some(),
-            cfg.basic_enabled,
-            cfg.problem_body,
-        );
+        let basic = cfg.basic.clone().map(|b| Arc::new(BasicVerifier::new(b)));
+        let bearer = jwt.is_some() || !cfg.api_keys.is_empty();
+        let responder = Responder::new(&cfg.realm, bearer, basic.is_some(), cfg.problem_body);
         Shared {
             cfg,
             jwt,
+            basic,
             responder,
             optional,
         }
@@ -58,35 +76,48 @@ impl Shared {
     }
 
     fn bearer_enabled(&self) -> bool {
-        self.jwt.is_some()
+        self.jwt.is_some() || !self.cfg.api_keys.is_empty()
+    }
+
+    fn basic_enabled(&self) -> bool {
+        self.basic.is_some()
     }
 
     pub(crate) fn decide(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Decision {
-        match self.authenticate(method, uri, headers) {
-            Ok(p) => Decision::Pass(p),
-            Err(f) => Decision::Reject(Box::new(f)),
+        match self.step(method, uri, headers) {
+            Step::Done(Ok(p)) => Decision::Pass(p),
+            Step::Done(Err(f)) => Decision::Reject(Box::new(f)),
+            Step::SlowBasic(v, c) => Decision::VerifyBasic(v, c),
         }
     }
 
-    pub(crate) fn authenticate(
+    fn step(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Step {
+        if self.is_preflight_pass(method, headers) {
+            return Step::Done(Ok(None));
+        }
+        let creds = match credentials::parse(headers, uri) {
+            Credentials::Basic(c) => c,
+            other => return self.authenticate(other, headers).into(),
+        };
+        let Some(basic) = &self.basic else {
+            return Step::Done(Err(self.not_enabled(SchemeLabel::Basic)));
+        };
+        match basic.check_cached(&creds.user, &creds.password) {
+            Some(result) => Step::Done(result.map(Some)),
+            None => Step::SlowBasic(Arc::clone(basic), creds),
+        }
+    }
+
+    fn authenticate(
         &self,
-        method: &Method,
-        uri: &Uri,
+        creds: Credentials<'_>,
         headers: &HeaderMap,
     ) -> Result<Option<Principal>, Failure> {
-        if self.is_preflight_pass(method, headers) {
-            return Ok(None);
-        }
-        match credentials::parse(headers, uri) {
+        match creds {
             Credentials::Missing(_) if self.optional => Ok(None),
             Credentials::Missing(kind) => Err(missing(kind, headers)),
             Credentials::Bearer(token) if self.bearer_enabled() => self.bearer(token).map(Some),
             Credentials::Bearer(_) => Err(self.not_enabled(SchemeLabel::Bearer)),
-            Credentials::Basic(_) if self.cfg.basic_enabled => Err(Failure::new(
-                Reason::UnknownUser,
-                SchemeLabel::Basic,
-                "no Basic user store is configured",
-            )),
             Credentials::Basic(_) => Err(self.not_enabled(SchemeLabel::Basic)),
             Credentials::Malformed { scheme, .. } if !self.scheme_enabled(scheme) => Err(self.not_enabled(scheme)),
             Credentials::Malformed { scheme, detail } => {
@@ -109,13 +140,13 @@ impl Shared {
     fn scheme_enabled(&self, scheme: SchemeLabel) -> bool {
         match scheme {
             SchemeLabel::Bearer => self.bearer_enabled(),
-            SchemeLabel::Basic => self.cfg.basic_enabled,
+            SchemeLabel::Basic => self.basic_enabled(),
             _ => false,
         }
     }
 
     fn accepted(&self) -> &'static str {
-        match (self.bearer_enabled(), self.cfg.basic_enabled) {
+        match (self.bearer_enabled(), self.basic_enabled()) {
             (true, true) => "Bearer and Basic",
             (false, true) => "Basic",
             _ => "Bearer",
@@ -174,8 +205,15 @@ impl Shared {
                 ),
             )));
         }
+        if !self.cfg.api_keys.is_empty() && !token.contains('.') {
+            return self.api_key(token).map_err(with_fp);
+        }
         let Some(jwt) = &self.jwt else {
-            return Err(with_fp(self.not_enabled(SchemeLabel::Bearer)));
+            return Err(with_fp(Failure::new(
+                Reason::TokenMalformed,
+                SchemeLabel::Bearer,
+                "the token contains '.', so it is not an API key, and JWTs are not enabled",
+            )));
         };
         if !token.contains('.') {
             return Err(with_fp(
@@ -203,6 +241,37 @@ impl Shared {
         Ok(Principal::from_jwt(
             verified.claims,
             &jwt.config().scope_claim,
+        ))
+    }
+}
+
+impl Shared {
+    /// SPEC §2: a Bearer token without `.` is looked up as an API key.
+    fn api_key(&self, token: &str) -> Result<Principal, Failure> {
+        let Some(key) = api_key::lookup(&self.cfg.api_keys, token) else {
+            return Err(Failure::new(
+                Reason::UnknownApiKey,
+                SchemeLabel::Bearer,
+                "the token matches no configured API key",
+            )
+            .hint("check for a truncated, stale or mistyped key (keys are case-sensitive), or a key from another environment"));
+        };
+        if let Some(check) = &self.cfg.revocation
+            && check(&key.id)
+        {
+            let mut f = Failure::new(
+                Reason::TokenRevoked,
+                SchemeLabel::Bearer,
+                "the API key is revoked",
+            );
+            f.key_id = Some(key.id.clone());
+            return Err(f);
+        }
+        crate::event::authenticated("bearer", Some(&key.id), None, None);
+        Ok(Principal::new(
+            Some(key.id.clone()),
+            crate::principal::Scheme::Bearer,
+            key.scopes.clone(),
         ))
     }
 }

@@ -9,6 +9,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::verify::api_key::ApiKey;
+use crate::verify::basic::BasicConfig;
 use crate::verify::keys::{Algorithm, JwtKey, KeyType};
 
 /// Default `leeway_secs`.
@@ -153,7 +155,8 @@ pub struct AuthConfig {
     pub(crate) problem_body: bool,
     pub(crate) max_token_bytes: usize,
     pub(crate) jwt: Option<JwtConfig>,
-    pub(crate) basic_enabled: bool,
+    pub(crate) api_keys: Vec<ApiKey>,
+    pub(crate) basic: Option<BasicConfig>,
     pub(crate) clock: Clock,
     pub(crate) revocation: Option<RevocationCheck>,
 }
@@ -167,7 +170,8 @@ impl fmt::Debug for AuthConfig {
             .field("problem_body", &self.problem_body)
             .field("max_token_bytes", &self.max_token_bytes)
             .field("jwt", &self.jwt)
-            .field("basic_enabled", &self.basic_enabled)
+            .field("api_keys", &self.api_keys)
+            .field("basic", &self.basic)
             .field("clock", &"<fn>")
             .field("revocation", &self.revocation.as_ref().map(|_| "<fn>"))
             .finish()
@@ -201,7 +205,8 @@ pub struct AuthConfigBuilder {
     problem_body: bool,
     max_token_bytes: usize,
     jwt: Option<JwtConfig>,
-    basic_enabled: bool,
+    api_keys: Vec<ApiKey>,
+    basic: Option<BasicConfig>,
     clock: Clock,
     revocation: Option<RevocationCheck>,
 }
@@ -224,7 +229,8 @@ impl Default for AuthConfigBuilder {
             problem_body: true,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             jwt: None,
-            basic_enabled: false,
+            api_keys: Vec::new(),
+            basic: None,
             clock: Arc::new(SystemTime::now),
             revocation: None,
         }
@@ -268,10 +274,15 @@ impl AuthConfigBuilder {
         self
     }
 
-    /// Announces the Basic scheme in challenges. Basic credentials are parsed and
-    /// answered with Basic challenges; user stores arrive with the Basic verifier.
-    pub fn basic_challenge(mut self, on: bool) -> Self {
-        self.basic_enabled = on;
+    /// Adds an opaque API key, sent as a Bearer token (enables Bearer).
+    pub fn api_key(mut self, key: ApiKey) -> Self {
+        self.api_keys.push(key);
+        self
+    }
+
+    /// Enables Basic authentication with these users (RFC 7617).
+    pub fn basic(mut self, basic: BasicConfig) -> Self {
+        self.basic = Some(basic);
         self
     }
 
@@ -313,11 +324,23 @@ impl AuthConfigBuilder {
                 "must be at least 16 (the default 16384 fits any ordinary JWT)",
             ));
         }
-        if self.jwt.is_none() && !self.basic_enabled {
+        if self.jwt.is_none() && self.api_keys.is_empty() && self.basic.is_none() {
             return Err(ConfigError::new(
                 "bearer",
-                "no scheme is enabled; configure [bearer.jwt] (or [basic])",
+                "no scheme is enabled; configure [bearer.jwt], [[bearer.api_keys]] or [basic]",
             ));
+        }
+        let mut ids = HashSet::new();
+        for key in &self.api_keys {
+            if !ids.insert(key.id.as_str()) {
+                return Err(ConfigError::new(
+                    format!(
+                        "bearer.api_keys (id \"{}\")",
+                        crate::event::sanitize_for_message(&key.id)
+                    ),
+                    "duplicate id; every API key needs its own id",
+                ));
+            }
         }
         if let Some(jwt) = &self.jwt {
             check_jwt(jwt)?;
@@ -329,7 +352,8 @@ impl AuthConfigBuilder {
             problem_body: self.problem_body,
             max_token_bytes: self.max_token_bytes,
             jwt: self.jwt,
-            basic_enabled: self.basic_enabled,
+            api_keys: self.api_keys,
+            basic: self.basic,
             clock: self.clock,
             revocation: self.revocation,
         })

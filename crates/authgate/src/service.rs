@@ -12,6 +12,7 @@ use tower_service::Service;
 use crate::authenticate::{Decision, Shared};
 use crate::challenge::Responder;
 use crate::future::ResponseFuture;
+use crate::rejection::Failure;
 
 /// Middleware built by [`AuthLayer`](crate::AuthLayer).
 #[derive(Clone, Debug)]
@@ -39,12 +40,14 @@ impl<S> AuthService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: From<Bytes>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    ReqBody: Send + 'static,
+    ResBody: From<Bytes> + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -64,12 +67,35 @@ where
                 ResponseFuture::inner(self.inner.call(req))
             }
             Decision::Reject(failure) => {
-                let status = Responder::status(&failure);
-                crate::event::rejection(&failure, status.as_u16(), req.method(), req.uri().path());
-                ResponseFuture::rejected(self.shared.responder.respond(&failure))
+                ResponseFuture::rejected(reject(&self.shared, &failure, &req))
+            }
+            Decision::VerifyBasic(verifier, creds) => {
+                // The inner service was driven to readiness; take that instance
+                // into the future and leave a fresh clone behind (the tower-service
+                // docs' "be careful when cloning inner services").
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let shared = Arc::clone(&self.shared);
+                ResponseFuture::verifying(Box::pin(async move {
+                    match verifier.verify(creds).await {
+                        Ok(principal) => {
+                            let ext = req.extensions_mut();
+                            ext.insert(principal);
+                            ext.insert(AuthContext(Arc::clone(&shared)));
+                            inner.call(req).await
+                        }
+                        Err(failure) => Ok(reject(&shared, &failure, &req)),
+                    }
+                }))
             }
         }
     }
+}
+
+fn reject<B, R: From<Bytes>>(shared: &Shared, failure: &Failure, req: &Request<B>) -> Response<R> {
+    let status = Responder::status(failure);
+    crate::event::rejection(failure, status.as_u16(), req.method(), req.uri().path());
+    shared.responder.respond(failure)
 }
 
 fn mark_sensitive(headers: &mut HeaderMap) {
