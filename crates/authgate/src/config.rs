@@ -189,6 +189,16 @@ impl AuthConfig {
         &self.realm
     }
 
+    /// How CORS preflights are treated.
+    pub fn cors_preflight(&self) -> CorsPreflight {
+        self.cors_preflight
+    }
+
+    /// The leeway for time claims, in seconds.
+    pub fn leeway_secs(&self) -> u64 {
+        self.leeway_secs
+    }
+
     pub(crate) fn now_secs(&self) -> u64 {
         (self.clock)()
             .duration_since(UNIX_EPOCH)
