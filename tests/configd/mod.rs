@@ -405,6 +405,9 @@ pub struct Case {
     pub want_scopes: Option<Vec<&'static str>>,
     /// Passes without any authgate event (preflight, optional anonymous, healthz).
     pub silent: bool,
+    /// A rejection after a successful authentication (403s, a handler's
+    /// extractor failing): the DEBUG `authenticated` event comes first.
+    pub authenticated_first: bool,
     /// Only through oneshot (bytes hyper cannot send).
     pub oneshot_only: bool,
 }
@@ -442,6 +445,7 @@ impl Case {
             want_subject: None,
             want_scopes: None,
             silent: false,
+            authenticated_first: false,
             oneshot_only: false,
         }
     }
@@ -591,6 +595,15 @@ impl Case {
     }
     pub fn scopes(mut self, s: &[&'static str]) -> Self {
         self.want_scopes = Some(s.to_vec());
+        self
+    }
+    /// The status of a pass (default 200).
+    pub fn status(mut self, status: u16) -> Self {
+        self.want_status = status;
+        self
+    }
+    pub fn authenticated_first(mut self) -> Self {
+        self.authenticated_first = true;
         self
     }
     pub fn silent(mut self) -> Self {
@@ -825,7 +838,7 @@ pub fn check_events(case: &Case, events: &[Value]) -> Vec<String> {
         "want exactly one rejection event, got {}: {rejections:?}",
         rejections.len()
     );
-    let want_others = usize::from(case.want_status == 403);
+    let want_others = usize::from(case.want_status == 403 || case.authenticated_first);
     ensure!(
         others.len() == want_others
             && others
