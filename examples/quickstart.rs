@@ -4,6 +4,7 @@
 //! Optional: `--listen ADDR` (default 127.0.0.1:3000, or a free port if taken).
 
 #[path = "support/app.rs"]
+#[allow(dead_code)]
 mod app;
 #[path = "support/quickstart.rs"]
 mod quickstart;

@@ -5,13 +5,16 @@
 mod common;
 
 #[path = "../examples/support/app.rs"]
+#[allow(dead_code)]
 mod app;
 #[path = "../examples/support/quickstart.rs"]
 mod quickstart;
 
 /// One printed command: the URL path and its headers, parsed from the line.
 fn parse_curl(line: &str) -> (String, Vec<(String, String)>) {
-    let rest = line.strip_prefix("curl -i ").expect("starts with `curl -i `");
+    let rest = line
+        .strip_prefix("curl -i ")
+        .expect("starts with `curl -i `");
     let (url, rest) = rest.split_once(' ').unwrap_or((rest, ""));
     let path = url
         .strip_prefix("http://")
@@ -35,7 +38,8 @@ async fn printed_curl_commands_do_what_their_comments_say() {
     let demo = quickstart::Demo::generate().unwrap();
     let addr = common::serve(app::router(demo.cfg.clone())).await;
     let mut out = Vec::new();
-    demo.print_commands(&format!("http://{addr}"), &mut out).unwrap();
+    demo.print_commands(&format!("http://{addr}"), &mut out)
+        .unwrap();
     let text = String::from_utf8(out).unwrap();
 
     let mut expected = None;
@@ -65,14 +69,26 @@ async fn printed_curl_commands_do_what_their_comments_say() {
                     .filter(|e| common::fields(e)["message"] != "authenticated")
                     .collect();
                 assert_eq!(rejections.len(), 1, "{rejections:?}");
-                assert_eq!(common::fields(&rejections[0])["auth.reason"], reason.as_str());
+                assert_eq!(
+                    common::fields(&rejections[0])["auth.reason"],
+                    reason.as_str()
+                );
             }
             seen.push((status, reason));
         }
     }
     // The three must be among them.
     assert!(seen.contains(&(200, None)), "{seen:?}");
-    assert!(seen.contains(&(401, Some("token_expired".into()))), "{seen:?}");
-    assert!(seen.contains(&(401, Some("audience_mismatch".into()))), "{seen:?}");
-    assert!(seen.contains(&(403, Some("insufficient_scope".into()))), "{seen:?}");
+    assert!(
+        seen.contains(&(401, Some("token_expired".into()))),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&(401, Some("audience_mismatch".into()))),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&(403, Some("insufficient_scope".into()))),
+        "{seen:?}"
+    );
 }

@@ -21,14 +21,19 @@ pub async fn whoami(p: Principal) -> Json<Value> {
 /// outside the auth layer (so preflights are answered and rejections carry
 /// `Access-Control-Allow-Origin`) unless preflights are to be authenticated.
 pub fn router(cfg: AuthConfig) -> Router {
-    let cors = cfg.cors_preflight() == CorsPreflight::Allow;
+    router_with(AuthLayer::new(cfg))
+}
+
+/// [`router`] around an existing layer (e.g. one that was warmed up).
+pub fn router_with(auth: AuthLayer) -> Router {
+    let cors = auth.config().cors_preflight() == CorsPreflight::Allow;
     let mut api = Router::new()
         .route("/api/whoami", get(whoami))
         .route(
             "/api/admin",
             get(whoami).layer(RequireScopes::all(["admin"])),
         )
-        .layer(AuthLayer::new(cfg));
+        .layer(auth);
     if cors {
         api = api.layer(
             CorsLayer::new()
@@ -40,7 +45,17 @@ pub fn router(cfg: AuthConfig) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(api)
-        .layer(TraceLayer::new_for_http())
+        // The span declares `auth.subject`, so authgate records who made the request.
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &http::Request<axum::body::Body>| {
+                tracing::info_span!(
+                    "request",
+                    method = %req.method(),
+                    path = req.uri().path(),
+                    auth.subject = tracing::field::Empty,
+                )
+            },
+        ))
         // Before TraceLayer sees the request: never log credentials.
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
 }

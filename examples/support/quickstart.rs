@@ -64,16 +64,33 @@ impl Demo {
         let cmds = [
             ("200: a valid token", "/api/whoami", valid.as_str()),
             ("200: admin scope granted", "/api/admin", valid.as_str()),
-            ("403 insufficient_scope: no admin scope", "/api/admin", reader.as_str()),
+            (
+                "403 insufficient_scope: no admin scope",
+                "/api/admin",
+                reader.as_str(),
+            ),
             ("401 token_expired", "/api/whoami", expired.as_str()),
-            ("401 audience_mismatch: a token for another API", "/api/whoami", wrong_aud.as_str()),
+            (
+                "401 audience_mismatch: a token for another API",
+                "/api/whoami",
+                wrong_aud.as_str(),
+            ),
         ];
-        writeln!(out, "authgate quickstart: paste these into another terminal\n")?;
+        writeln!(
+            out,
+            "authgate quickstart: paste these into another terminal\n"
+        )?;
         for (what, path, token) in cmds {
             writeln!(out, "# {what}")?;
-            writeln!(out, "curl -i {base}{path} -H 'Authorization: Bearer {token}'")?;
+            writeln!(
+                out,
+                "curl -i {base}{path} -H 'Authorization: Bearer {token}'"
+            )?;
         }
-        writeln!(out, "# 401 missing_credentials (see the DEBUG event in this terminal)")?;
+        writeln!(
+            out,
+            "# 401 missing_credentials (see the DEBUG event in this terminal)"
+        )?;
         writeln!(out, "curl -i {base}/api/whoami")?;
         writeln!(out)?;
         Ok(())

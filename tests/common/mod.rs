@@ -300,6 +300,14 @@ fn json_dispatch(buf: SharedBuf) -> Dispatch {
 /// Captures every event (TRACE and up, all targets) of the current thread
 /// until the guard is dropped. See the module docs for server tests.
 pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    // A process-wide subscriber that is interested in everything (and discards
+    // it): tracing caches each callsite's interest process-wide, and with only
+    // thread-local subscribers a test without one can leave a callsite cached as
+    // "never" while a capturing test runs on another thread, hiding its events.
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(Sink);
+    });
     let buf = SharedBuf::default();
     let guard = tracing::dispatcher::set_default(&json_dispatch(buf.clone()));
     (Captured { buf }, guard)
@@ -365,12 +373,30 @@ pub fn on_other_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static
 // Dispatcher propagation for servers
 // ---------------------------------------------------------------------------
 
+/// The process-wide subscriber installed by [`capture`]: interested in every
+/// callsite, keeps nothing.
+struct Sink;
+
+impl tracing::Subscriber for Sink {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 /// The current default dispatcher, unless it is the no-op one (then nothing is
 /// propagated, so a capture installed *later* on a current-thread runtime
 /// still sees the events).
 fn current_dispatch() -> Option<Dispatch> {
     tracing::dispatcher::get_default(|d| {
-        if d.is::<tracing::subscriber::NoSubscriber>() {
+        if d.is::<tracing::subscriber::NoSubscriber>() || d.is::<Sink>() {
             None
         } else {
             Some(d.clone())

@@ -1,14 +1,17 @@
 //! The decision for one request: credentials in, principal or failure out.
-//! Pure (no I/O, no logging), so it is tested by tables.
+//! No I/O on the synchronous path; the two slow cases (password hashing, waiting
+//! for a remote key set) come back as a future for the service to await.
 
-use http::header::{ACCESS_CONTROL_REQUEST_METHOD, FORWARDED, ORIGIN, PROXY_AUTHORIZATION};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
+use http::header::{ACCESS_CONTROL_REQUEST_METHOD, FORWARDED, ORIGIN, PROXY_AUTHORIZATION};
 use http::{HeaderMap, Method, Uri};
 
 use crate::challenge::Responder;
 use crate::config::{AuthConfig, CorsPreflight};
-use crate::credentials::{self, BasicCredentials, Credentials, Missing, SchemeLabel};
+use crate::credentials::{self, Credentials, Missing, SchemeLabel};
 use crate::event::token_fingerprint;
 use crate::principal::Principal;
 use crate::reason::Reason;
@@ -16,12 +19,17 @@ use crate::rejection::Failure;
 use crate::verify::api_key;
 use crate::verify::basic::BasicVerifier;
 use crate::verify::jwt::JwtVerifier;
+use crate::verify::remote::{RemoteKeys, Wait};
+
+/// A verification that has to wait (password hash off the executor, remote keys).
+pub(crate) type Pending = Pin<Box<dyn Future<Output = Result<Principal, Failure>> + Send>>;
 
 /// Everything the layer needs per request, shared by all clones.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) cfg: AuthConfig,
     pub(crate) jwt: Option<JwtVerifier>,
+    pub(crate) remote: Option<Arc<RemoteKeys>>,
     pub(crate) basic: Option<Arc<BasicVerifier>>,
     pub(crate) responder: Responder,
     /// Requests without credentials pass on with no principal.
@@ -29,27 +37,20 @@ pub(crate) struct Shared {
 }
 
 /// What to do with a request.
-#[derive(Debug)]
 pub(crate) enum Decision {
     /// Pass on, with a principal or anonymously.
     Pass(Option<Principal>),
     /// Answer with this failure.
     Reject(Box<Failure>),
-    /// Basic credentials that the cache could not answer: verify them off the
-    /// executor (password hashing is slow by design).
-    VerifyBasic(Arc<BasicVerifier>, BasicCredentials),
+    /// Await this verification, then pass on or answer.
+    Pending(Pending),
 }
 
-/// The synchronous part of the decision.
-enum Step {
-    Done(Result<Option<Principal>, Failure>),
-    SlowBasic(Arc<BasicVerifier>, BasicCredentials),
-}
-
-impl From<Result<Option<Principal>, Failure>> for Step {
-    fn from(r: Result<Option<Principal>, Failure>) -> Self {
-        Step::Done(r)
-    }
+/// The outcome of the synchronous Bearer JWT path.
+enum JwtStep {
+    Done(Result<Principal, Failure>),
+    /// No key fits yet: wait for the remote key set, then try once more.
+    AwaitKeys(Arc<RemoteKeys>, Wait),
 }
 
 impl Shared {
@@ -58,12 +59,22 @@ impl Shared {
             .jwt
             .clone()
             .map(|j| JwtVerifier::new(j, cfg.leeway_secs));
+        // Validated by `AuthConfigBuilder::build`; should it still fail, Bearer JWT
+        // requests that need remote keys answer 503 and the cause is logged.
+        let remote = cfg.jwt.as_ref().filter(|j| j.has_remote()).and_then(|j| {
+            RemoteKeys::new(j.remote.clone(), Arc::clone(&cfg.clock))
+                .inspect_err(
+                    |e| tracing::error!(target: "authgate", "remote key set disabled: {e}"),
+                )
+                .ok()
+        });
         let basic = cfg.basic.clone().map(|b| Arc::new(BasicVerifier::new(b)));
         let bearer = jwt.is_some() || !cfg.api_keys.is_empty();
         let responder = Responder::new(&cfg.realm, bearer, basic.is_some(), cfg.problem_body);
         Shared {
             cfg,
             jwt,
+            remote,
             basic,
             responder,
             optional,
@@ -83,28 +94,45 @@ impl Shared {
         self.basic.is_some()
     }
 
-    pub(crate) fn decide(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Decision {
-        match self.step(method, uri, headers) {
-            Step::Done(Ok(p)) => Decision::Pass(p),
-            Step::Done(Err(f)) => Decision::Reject(Box::new(f)),
-            Step::SlowBasic(v, c) => Decision::VerifyBasic(v, c),
-        }
-    }
-
-    fn step(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Step {
+    pub(crate) fn decide(
+        self: &Arc<Self>,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Decision {
         if self.is_preflight_pass(method, headers) {
-            return Step::Done(Ok(None));
+            return Decision::Pass(None);
         }
-        let creds = match credentials::parse(headers, uri) {
-            Credentials::Basic(c) => c,
-            other => return self.authenticate(other, headers).into(),
+        let result = match credentials::parse(headers, uri) {
+            Credentials::Basic(creds) => {
+                let Some(basic) = &self.basic else {
+                    return Decision::Reject(Box::new(self.not_enabled(SchemeLabel::Basic)));
+                };
+                match basic.check_cached(&creds.user, &creds.password) {
+                    Some(result) => result.map(Some),
+                    None => return Decision::Pending(Box::pin(Arc::clone(basic).verify(creds))),
+                }
+            }
+            Credentials::Bearer(token) if self.bearer_enabled() => match self.bearer(token, true) {
+                JwtStep::Done(result) => result.map(Some),
+                JwtStep::AwaitKeys(remote, why) => {
+                    let shared = Arc::clone(self);
+                    let token = token.to_owned();
+                    return Decision::Pending(Box::pin(async move {
+                        remote.wait(why).await;
+                        match shared.bearer(&token, false) {
+                            JwtStep::Done(result) => result,
+                            // Unreachable with `may_wait == false`; fail closed.
+                            JwtStep::AwaitKeys(..) => Err(shared.keys_unavailable(&token)),
+                        }
+                    }));
+                }
+            },
+            other => self.authenticate(other, headers),
         };
-        let Some(basic) = &self.basic else {
-            return Step::Done(Err(self.not_enabled(SchemeLabel::Basic)));
-        };
-        match basic.check_cached(&creds.user, &creds.password) {
-            Some(result) => Step::Done(result.map(Some)),
-            None => Step::SlowBasic(Arc::clone(basic), creds),
+        match result {
+            Ok(p) => Decision::Pass(p),
+            Err(f) => Decision::Reject(Box::new(f)),
         }
     }
 
@@ -116,7 +144,6 @@ impl Shared {
         match creds {
             Credentials::Missing(_) if self.optional => Ok(None),
             Credentials::Missing(kind) => Err(missing(kind, headers)),
-            Credentials::Bearer(token) if self.bearer_enabled() => self.bearer(token).map(Some),
             Credentials::Bearer(_) => Err(self.not_enabled(SchemeLabel::Bearer)),
             Credentials::Basic(_) => Err(self.not_enabled(SchemeLabel::Basic)),
             Credentials::Malformed { scheme, .. } if !self.scheme_enabled(scheme) => Err(self.not_enabled(scheme)),
@@ -188,14 +215,16 @@ impl Shared {
         }
     }
 
-    fn bearer(&self, token: &str) -> Result<Principal, Failure> {
-        let fp = || token_fingerprint(token);
+    /// The Bearer path. `may_wait`: whether a missing key may send the request
+    /// to wait for the remote key set (once; the retry after waiting may not).
+    fn bearer(&self, token: &str, may_wait: bool) -> JwtStep {
         let with_fp = |mut f: Failure| {
-            f.token_fp = Some(fp());
+            f.token_fp = Some(token_fingerprint(token));
             f
         };
+        let fail = |f: Failure| JwtStep::Done(Err(with_fp(f)));
         if token.len() > self.cfg.max_token_bytes {
-            return Err(with_fp(Failure::new(
+            return fail(Failure::new(
                 Reason::TokenMalformed,
                 SchemeLabel::Bearer,
                 format!(
@@ -203,32 +232,54 @@ impl Shared {
                     token.len(),
                     self.cfg.max_token_bytes
                 ),
-            )));
+            ));
         }
         if !self.cfg.api_keys.is_empty() && !token.contains('.') {
-            return self.api_key(token).map_err(with_fp);
+            return JwtStep::Done(self.api_key(token).map_err(with_fp));
         }
         let Some(jwt) = &self.jwt else {
-            return Err(with_fp(Failure::new(
+            return fail(Failure::new(
                 Reason::TokenMalformed,
                 SchemeLabel::Bearer,
                 "the token contains '.', so it is not an API key, and JWTs are not enabled",
-            )));
+            ));
         };
         if !token.contains('.') {
-            return Err(with_fp(
-                Failure::new(
-                    Reason::TokenMalformed,
-                    SchemeLabel::Bearer,
-                    "the token is not a JWT (it has no '.') and no API keys are configured",
-                )
-                .hint("an opaque token: the client may be sending a refresh token, an API key or a session id instead of a JWT access token"),
-            ));
+            return fail(Failure::new(
+                Reason::TokenMalformed,
+                SchemeLabel::Bearer,
+                "the token is not a JWT (it has no '.') and no API keys are configured",
+            )
+            .hint("an opaque token: the client may be sending a refresh token, an API key or a session id instead of a JWT access token"));
         }
         let now = self.cfg.now_secs();
-        let verified = jwt
-            .verify(token, now, self.cfg.revocation.as_ref())
-            .map_err(with_fp)?;
+        let snapshot = self.remote.as_ref().and_then(RemoteKeys::current);
+        let verified = match jwt.verify(
+            token,
+            now,
+            self.cfg.revocation.as_ref(),
+            snapshot.as_deref(),
+        ) {
+            Ok(v) => v,
+            Err(f) => {
+                let Some(remote) = &self.remote else {
+                    return fail(f);
+                };
+                let no_keys = snapshot.as_ref().is_none_or(|s| s.keys.is_empty());
+                if f.key_missing && no_keys {
+                    // SPEC §2: no usable remote key and no static key fits → 503.
+                    return if may_wait {
+                        JwtStep::AwaitKeys(Arc::clone(remote), Wait::FirstKeys)
+                    } else {
+                        JwtStep::Done(Err(self.keys_unavailable(token)))
+                    };
+                }
+                if f.key_missing && may_wait && remote.may_refetch() {
+                    return JwtStep::AwaitKeys(Arc::clone(remote), Wait::UnknownKid);
+                }
+                return fail(with_remote_context(f, remote));
+            }
+        };
         let iss = verified
             .claims
             .get("iss")
@@ -238,11 +289,44 @@ impl Shared {
             .get("sub")
             .and_then(serde_json::Value::as_str);
         crate::event::authenticated("bearer", sub, verified.kid.as_deref(), iss);
-        Ok(Principal::from_jwt(
+        JwtStep::Done(Ok(Principal::from_jwt(
             verified.claims,
             &jwt.config().scope_claim,
-        ))
+        )))
     }
+
+    /// 503 `key_set_unavailable`: the remote key set cannot be had and no static
+    /// key fits. Not a 401: the client's token may well be valid (SPEC §1).
+    fn keys_unavailable(&self, token: &str) -> Failure {
+        let host = self.remote.as_ref().map_or("", |r| r.host());
+        let mut f = Failure::new(
+            Reason::KeySetUnavailable,
+            SchemeLabel::Bearer,
+            format!("no usable keys from the key set at {host}"),
+        );
+        f.hint = self
+            .remote
+            .as_ref()
+            .and_then(|r| r.staleness())
+            .map(Into::into);
+        f.token_fp = Some(token_fingerprint(token));
+        f
+    }
+}
+
+/// Names the key set's host in the detail of key-related failures, and says in
+/// the hint whether the keys are stale and since when.
+fn with_remote_context(mut f: Failure, remote: &RemoteKeys) -> Failure {
+    if matches!(f.reason, Reason::UnknownKey | Reason::SignatureInvalid) {
+        f.detail = format!("{} (keys from {})", f.detail, remote.host()).into();
+        if let Some(stale) = remote.staleness() {
+            f.hint = Some(match f.hint.take() {
+                Some(h) => format!("{stale}; {h}").into(),
+                None => stale.into(),
+            });
+        }
+    }
+    f
 }
 
 impl Shared {

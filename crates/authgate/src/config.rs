@@ -76,12 +76,49 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// key's id), return `true` when it is revoked.
 pub type RevocationCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
+/// Remote key set settings (`jwks_url` / `oidc_issuer` and their tuning keys,
+/// SPEC §4). Set through [`JwtConfig`]'s `jwks_*` methods; needs the `jwks` feature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteKeysConfig {
+    pub(crate) jwks_url: Option<String>,
+    pub(crate) oidc_issuer: Option<String>,
+    pub(crate) allow_insecure_http: bool,
+    pub(crate) refresh_secs: u64,
+    pub(crate) refetch_cooldown_secs: u64,
+    pub(crate) stale_secs: u64,
+    pub(crate) timeout_secs: u64,
+}
+
+/// Default `jwks_refresh_secs`.
+pub const DEFAULT_JWKS_REFRESH_SECS: u64 = 300;
+/// Default `jwks_refetch_cooldown_secs`.
+pub const DEFAULT_JWKS_REFETCH_COOLDOWN_SECS: u64 = 30;
+/// Default `jwks_stale_secs`.
+pub const DEFAULT_JWKS_STALE_SECS: u64 = 86_400;
+/// Default `jwks_timeout_secs`.
+pub const DEFAULT_JWKS_TIMEOUT_SECS: u64 = 5;
+
+impl Default for RemoteKeysConfig {
+    fn default() -> Self {
+        RemoteKeysConfig {
+            jwks_url: None,
+            oidc_issuer: None,
+            allow_insecure_http: false,
+            refresh_secs: DEFAULT_JWKS_REFRESH_SECS,
+            refetch_cooldown_secs: DEFAULT_JWKS_REFETCH_COOLDOWN_SECS,
+            stale_secs: DEFAULT_JWKS_STALE_SECS,
+            timeout_secs: DEFAULT_JWKS_TIMEOUT_SECS,
+        }
+    }
+}
+
 /// Bearer JWT settings: the algorithm allow-list, keys and expected claims.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct JwtConfig {
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) keys: Vec<JwtKey>,
+    pub(crate) remote: RemoteKeysConfig,
     pub(crate) issuers: Vec<String>,
     pub(crate) audiences: Vec<String>,
     pub(crate) required_claims: Vec<String>,
@@ -95,6 +132,7 @@ impl JwtConfig {
         JwtConfig {
             algorithms: algorithms.into_iter().collect(),
             keys: Vec::new(),
+            remote: RemoteKeysConfig::default(),
             issuers: Vec::new(),
             audiences: Vec::new(),
             required_claims: vec!["exp".to_owned()],
@@ -136,6 +174,56 @@ impl JwtConfig {
     {
         self.required_claims = claims.into_iter().map(Into::into).collect();
         self
+    }
+
+    /// Keys from a JWK Set at this URL (`https://`, or `http://` to a loopback host),
+    /// fetched, cached and refreshed (feature `jwks`).
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.remote.jwks_url = Some(url.into());
+        self
+    }
+
+    /// Keys through OpenID Connect discovery of this issuer
+    /// (`<issuer>/.well-known/openid-configuration`); the issuer also becomes the
+    /// expected `iss` unless issuers are configured (feature `jwks`).
+    pub fn oidc_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.remote.oidc_issuer = Some(issuer.into());
+        self
+    }
+
+    /// Accept plain `http://` key-set URLs to non-loopback hosts (tests, local dev).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.remote.allow_insecure_http = allow;
+        self
+    }
+
+    /// Background refresh interval (default 300 s); a `Cache-Control: max-age`
+    /// within [60, 86400] overrides it.
+    pub fn jwks_refresh_secs(mut self, secs: u64) -> Self {
+        self.remote.refresh_secs = secs;
+        self
+    }
+
+    /// At most one unknown-`kid` refetch per this many seconds (default 30).
+    pub fn jwks_refetch_cooldown_secs(mut self, secs: u64) -> Self {
+        self.remote.refetch_cooldown_secs = secs;
+        self
+    }
+
+    /// How long the last good keys keep serving while refreshes fail (default 86400).
+    pub fn jwks_stale_secs(mut self, secs: u64) -> Self {
+        self.remote.stale_secs = secs;
+        self
+    }
+
+    /// Connect and whole-fetch timeout (default 5 s).
+    pub fn jwks_timeout_secs(mut self, secs: u64) -> Self {
+        self.remote.timeout_secs = secs;
+        self
+    }
+
+    pub(crate) fn has_remote(&self) -> bool {
+        self.remote.jwks_url.is_some() || self.remote.oidc_issuer.is_some()
     }
 
     /// The claim holding scopes: a space-separated string (`scope`) or an array
@@ -200,10 +288,15 @@ impl AuthConfig {
     }
 
     pub(crate) fn now_secs(&self) -> u64 {
-        (self.clock)()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+        unix_secs(&self.clock)
     }
+}
+
+/// Unix seconds of a clock (0 before 1970).
+pub(crate) fn unix_secs(clock: &Clock) -> u64 {
+    clock()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Builder of [`AuthConfig`].
@@ -317,7 +410,7 @@ impl AuthConfigBuilder {
     /// leeway over 3600 s, no scheme enabled, an empty algorithm list, no keys, a key
     /// that fits no allowed algorithm, an HMAC secret shorter than the hash output
     /// (RFC 7518 §3.2), duplicate `kid`s, an empty issuer/audience/scope claim.
-    pub fn build(self) -> Result<AuthConfig, ConfigError> {
+    pub fn build(mut self) -> Result<AuthConfig, ConfigError> {
         check_realm(&self.realm)?;
         if self.leeway_secs > MAX_LEEWAY_SECS {
             return Err(ConfigError::new(
@@ -352,7 +445,13 @@ impl AuthConfigBuilder {
                 ));
             }
         }
-        if let Some(jwt) = &self.jwt {
+        if let Some(jwt) = &mut self.jwt {
+            if jwt.issuers.is_empty()
+                && let Some(issuer) = &jwt.remote.oidc_issuer
+            {
+                // OIDC Discovery: the issuer is the expected `iss` unless configured.
+                jwt.issuers.push(issuer.clone());
+            }
             check_jwt(jwt)?;
         }
         Ok(AuthConfig {
@@ -368,6 +467,72 @@ impl AuthConfigBuilder {
             revocation: self.revocation,
         })
     }
+}
+
+fn check_remote(remote: &RemoteKeysConfig) -> Result<(), ConfigError> {
+    if !cfg!(feature = "jwks") {
+        return Err(ConfigError::new(
+            if remote.jwks_url.is_some() {
+                "bearer.jwt.jwks_url"
+            } else {
+                "bearer.jwt.oidc_issuer"
+            },
+            "remote key sets need the `jwks` feature of authgate; enable it, or use static keys (public_key_pem_file, jwk_file)",
+        ));
+    }
+    if remote.jwks_url.is_some() && remote.oidc_issuer.is_some() {
+        return Err(ConfigError::new(
+            "bearer.jwt.jwks_url",
+            "set either jwks_url or oidc_issuer, not both (discovery finds the JWKS URL itself)",
+        ));
+    }
+    #[cfg(feature = "jwks")]
+    {
+        if let Some(url) = &remote.jwks_url {
+            crate::verify::remote::check_url(
+                url,
+                remote.allow_insecure_http,
+                "bearer.jwt.jwks_url",
+            )?;
+        }
+        if let Some(issuer) = &remote.oidc_issuer {
+            crate::verify::remote::check_url(
+                issuer,
+                remote.allow_insecure_http,
+                "bearer.jwt.oidc_issuer",
+            )?;
+        }
+    }
+    let ranges = [
+        (
+            "bearer.jwt.jwks_refresh_secs",
+            remote.refresh_secs,
+            1,
+            86_400,
+        ),
+        (
+            "bearer.jwt.jwks_refetch_cooldown_secs",
+            remote.refetch_cooldown_secs,
+            1,
+            3_600,
+        ),
+        (
+            "bearer.jwt.jwks_stale_secs",
+            remote.stale_secs,
+            0,
+            30 * 86_400,
+        ),
+        ("bearer.jwt.jwks_timeout_secs", remote.timeout_secs, 1, 60),
+    ];
+    for (key, value, min, max) in ranges {
+        if !(min..=max).contains(&value) {
+            return Err(ConfigError::new(
+                key,
+                format!("{value} is outside [{min}, {max}]"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_realm(realm: &str) -> Result<(), ConfigError> {
@@ -393,11 +558,14 @@ fn check_jwt(jwt: &JwtConfig) -> Result<(), ConfigError> {
             "the algorithm allow-list is empty; list the algorithms your issuer signs with, e.g. [\"RS256\"]",
         ));
     }
-    if jwt.keys.is_empty() {
+    if jwt.keys.is_empty() && !jwt.has_remote() {
         return Err(ConfigError::new(
             "bearer.jwt.keys",
-            "no verification keys; add a [[bearer.jwt.keys]] entry (public_key_pem_file, jwk_file or secret_env)",
+            "no verification keys; add a [[bearer.jwt.keys]] entry (public_key_pem_file, jwk_file or secret_env), or jwks_url / oidc_issuer",
         ));
+    }
+    if jwt.has_remote() {
+        check_remote(&jwt.remote)?;
     }
     let mut kids = HashSet::new();
     for (i, key) in jwt.keys.iter().enumerate() {

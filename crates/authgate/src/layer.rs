@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use crate::authenticate::Shared;
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, ConfigError};
 use crate::service::AuthService;
 
 /// Authenticates every request before it reaches the inner service.
@@ -35,6 +35,30 @@ impl AuthLayer {
     pub fn optional(cfg: AuthConfig) -> Self {
         AuthLayer {
             shared: Arc::new(Shared::new(cfg, true)),
+        }
+    }
+
+    /// The configuration this layer enforces.
+    pub fn config(&self) -> &AuthConfig {
+        &self.shared.cfg
+    }
+
+    /// With a remote key set (`jwks_url` / `oidc_issuer`): fetches it once and
+    /// waits for it, at most `jwks_timeout_secs`. Call it at start-up to fail fast
+    /// on a misconfiguration and to log why keys are missing; the server may
+    /// start either way and answers 503 `key_set_unavailable` until keys arrive.
+    ///
+    /// Returns `Ok(true)` when keys are available (always, without a remote key
+    /// set), `Ok(false)` when they could not be fetched yet (the cause is logged).
+    ///
+    /// # Errors
+    ///
+    /// A permanent misconfiguration found on the way, such as a discovery document
+    /// whose `issuer` differs from the configured one (OpenID Connect Discovery §4.3).
+    pub async fn warm_up(&self) -> Result<bool, ConfigError> {
+        match &self.shared.remote {
+            Some(remote) => remote.warm_up().await,
+            None => Ok(true),
         }
     }
 }

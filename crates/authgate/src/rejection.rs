@@ -26,6 +26,9 @@ pub(crate) struct Failure {
     pub(crate) key_id: Option<String>,
     pub(crate) required_scopes: Option<String>,
     pub(crate) granted_scopes: Option<String>,
+    /// No key could be selected for the token (kid unknown or no key fits): a
+    /// remote key set may know it after a refetch.
+    pub(crate) key_missing: bool,
 }
 
 impl Failure {
@@ -51,6 +54,7 @@ impl Failure {
             key_id: None,
             required_scopes: None,
             granted_scopes: None,
+            key_missing: false,
         }
     }
 

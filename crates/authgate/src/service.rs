@@ -69,7 +69,7 @@ where
             Decision::Reject(failure) => {
                 ResponseFuture::rejected(reject(&self.shared, &failure, &req))
             }
-            Decision::VerifyBasic(verifier, creds) => {
+            Decision::Pending(verification) => {
                 // The inner service was driven to readiness; take that instance
                 // into the future and leave a fresh clone behind (the tower-service
                 // docs' "be careful when cloning inner services").
@@ -77,7 +77,7 @@ where
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 let shared = Arc::clone(&self.shared);
                 ResponseFuture::verifying(Box::pin(async move {
-                    match verifier.verify(creds).await {
+                    match verification.await {
                         Ok(principal) => {
                             let ext = req.extensions_mut();
                             ext.insert(principal);

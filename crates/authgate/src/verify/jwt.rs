@@ -21,6 +21,7 @@ use crate::reason::Reason;
 use crate::rejection::Failure;
 use crate::verify::json::parse_object;
 use crate::verify::keys::{Algorithm, JwtKey};
+use crate::verify::remote::Snapshot;
 
 /// A token whose signature and claims verified.
 #[derive(Debug)]
@@ -77,6 +78,7 @@ impl JwtVerifier {
         token: &str,
         now: u64,
         revocation: Option<&RevocationCheck>,
+        remote: Option<&Snapshot>,
     ) -> Result<VerifiedJwt, Failure> {
         // 1. Structure: three base64url segments, each JSON part a strict object.
         let mut segments = token.split('.');
@@ -143,7 +145,7 @@ impl JwtVerifier {
         };
 
         // 3. Key selection, 4. signature.
-        let candidates = self.select_keys(alg, kid).map_err(annotate)?;
+        let candidates = self.select_keys(alg, kid, remote).map_err(annotate)?;
         let message = &token[..h64.len() + 1 + p64.len()];
         self.check_signature(&candidates, alg, message, s64)
             .map_err(annotate)?;
@@ -180,29 +182,35 @@ impl JwtVerifier {
         }
     }
 
-    fn select_keys(&self, alg: Algorithm, kid: Option<&str>) -> Result<Vec<&JwtKey>, Failure> {
-        let keys = &self.cfg.keys;
+    /// Static keys first, then the remote set's, in order (SPEC §2 key selection).
+    fn select_keys<'k>(
+        &'k self,
+        alg: Algorithm,
+        kid: Option<&str>,
+        remote: Option<&'k Snapshot>,
+    ) -> Result<Vec<&'k JwtKey>, Failure> {
+        let remote_keys = remote.map_or(&[][..], |r| r.keys.as_slice());
+        let keys = || self.cfg.keys.iter().chain(remote_keys);
+        let missing = |mut f: Failure| {
+            f.key_missing = true;
+            f
+        };
         match kid {
             Some(kid) => {
-                let named: Vec<&JwtKey> = keys
-                    .iter()
-                    .filter(|k| k.kid.as_deref() == Some(kid))
-                    .collect();
+                let named: Vec<&JwtKey> =
+                    keys().filter(|k| k.kid.as_deref() == Some(kid)).collect();
                 if named.is_empty() {
-                    let known: Vec<String> = keys
-                        .iter()
-                        .filter_map(|k| k.kid.as_deref())
-                        .map(clean)
-                        .collect();
+                    let known: Vec<String> =
+                        keys().filter_map(|k| k.kid.as_deref()).map(clean).collect();
                     let f = fail(Reason::UnknownKey, "no configured key has the token's kid");
-                    return Err(if known.is_empty() {
+                    return Err(missing(if known.is_empty() {
                         f.hint("the token names a kid but none of the configured keys has one; set kid on the key that should verify it")
                     } else {
                         f.hint(format!(
                             "known kids: {}; the issuer may have rotated its keys, or the token comes from another issuer or environment",
                             known.join(", ")
                         ))
-                    });
+                    }));
                 }
                 let fitting: Vec<&JwtKey> = named.iter().copied().filter(|k| k.fits(alg)).collect();
                 if fitting.is_empty() {
@@ -219,15 +227,15 @@ impl JwtVerifier {
                 Ok(fitting)
             }
             None => {
-                let fitting: Vec<&JwtKey> = keys.iter().filter(|k| k.fits(alg)).collect();
+                let fitting: Vec<&JwtKey> = keys().filter(|k| k.fits(alg)).collect();
                 if fitting.is_empty() {
-                    return Err(fail(
+                    return Err(missing(fail(
                         Reason::UnknownKey,
                         format!(
                             "no configured key fits {alg}, which needs {}",
                             alg.key_type().describe()
                         ),
-                    ));
+                    )));
                 }
                 Ok(fitting)
             }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyOperations, PublicKeyUse,
@@ -333,6 +335,17 @@ impl JwtKey {
         };
         let (key_type, curve, secret_len) = match &jwk.algorithm {
             AlgorithmParameters::RSA(p) => {
+                let e = URL_SAFE_NO_PAD
+                    .decode(p.e.trim_end_matches('='))
+                    .unwrap_or_default();
+                let e_small = e.iter().skip_while(|&&b| b == 0).count() <= 1
+                    && e.last().is_none_or(|&b| b < 3);
+                if e_small {
+                    return Err(ConfigError::new(
+                        KEY,
+                        named("RSA public exponent below 3 (RFC 7518 §3.3)"),
+                    ));
+                }
                 let n = base64_url_len(&p.n);
                 if n < 256 {
                     return Err(ConfigError::new(

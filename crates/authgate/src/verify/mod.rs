@@ -2,6 +2,12 @@
 
 pub(crate) mod api_key;
 pub(crate) mod basic;
+pub(crate) mod cache;
 pub(crate) mod json;
 pub(crate) mod jwt;
 pub(crate) mod keys;
+#[cfg(feature = "jwks")]
+pub(crate) mod remote;
+#[cfg(not(feature = "jwks"))]
+#[path = "remote_off.rs"]
+pub(crate) mod remote;

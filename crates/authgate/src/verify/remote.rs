@@ -1,0 +1,605 @@
+//! Remote keys: a JWK Set fetched from `jwks_url`, or found through OpenID Connect
+//! discovery (`oidc_issuer`), cached, refreshed before it goes stale, refetched
+//! (rate-limited) for unknown `kid`s, and kept through outages for a bounded time.
+//!
+//! Timing decisions use the configuration's clock (unix seconds), so tests move
+//! time by hand; the network fetch itself runs in a spawned task with a real
+//! timeout. A request waits for at most one in-flight fetch (single-flight, a
+//! `watch` channel), never longer than `jwks_timeout_secs`.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, LOCATION};
+use http::{Request, StatusCode, Uri};
+use http_body_util::{BodyExt as _, Empty, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::config::{Clock, ConfigError, RemoteKeysConfig};
+use crate::event::sanitize_for_message as clean;
+use crate::verify::keys::JwtKey;
+
+/// Largest JWK Set or discovery document accepted (SPEC §2: refused whole).
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// `Cache-Control: max-age` is clamped into this range (SPEC §2).
+const MAX_AGE_RANGE: (u64, u64) = (60, 86_400);
+
+type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+/// Keys from one successful fetch.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub(crate) keys: Vec<JwtKey>,
+}
+
+/// Where the key set comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    Jwks(Uri),
+    Oidc { issuer: String, discovery: Uri },
+}
+
+#[derive(Debug, Default)]
+struct State {
+    in_flight: bool,
+    /// When the last fetch started (unix seconds).
+    last_attempt: Option<u64>,
+    /// When the last fetch succeeded.
+    last_success: Option<u64>,
+    /// When the next refresh is due.
+    next_refresh: u64,
+    /// Until when the last good keys may serve (refresh interval + stale window).
+    serve_until: u64,
+    /// Start of the current failure streak (one WARN per streak).
+    failing_since: Option<u64>,
+    /// A secret-free description of the last failure.
+    last_error: Option<String>,
+    /// A permanent misconfiguration found while fetching (e.g. discovery issuer
+    /// mismatch): reported by `warm_up` as a configuration error.
+    fatal: Option<ConfigError>,
+    /// The JWKS URL found through discovery.
+    discovered: Option<Uri>,
+}
+
+/// A remote key set shared by all clones of a layer.
+pub(crate) struct RemoteKeys {
+    source: Source,
+    host: String,
+    cfg: RemoteKeysConfig,
+    clock: Clock,
+    client: HttpsClient,
+    state: Mutex<State>,
+    snapshot: RwLock<Option<Arc<Snapshot>>>,
+    done: watch::Sender<u64>,
+}
+
+impl fmt::Debug for RemoteKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteKeys")
+            .field("source", &self.source)
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What waiting is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// There are no keys yet (or any more): wait for a fetch.
+    FirstKeys,
+    /// The token's `kid` is unknown: refetch, at most once per cooldown.
+    UnknownKid,
+}
+
+impl RemoteKeys {
+    pub(crate) fn new(cfg: RemoteKeysConfig, clock: Clock) -> Result<Arc<Self>, ConfigError> {
+        let (source, host) = match (&cfg.jwks_url, &cfg.oidc_issuer) {
+            (Some(url), _) => {
+                let uri = check_url(url, cfg.allow_insecure_http, "bearer.jwt.jwks_url")?;
+                let host = uri.host().unwrap_or_default().to_owned();
+                (Source::Jwks(uri), host)
+            }
+            (None, Some(issuer)) => {
+                let discovery = format!(
+                    "{}/.well-known/openid-configuration",
+                    issuer.trim_end_matches('/')
+                );
+                let uri = check_url(
+                    &discovery,
+                    cfg.allow_insecure_http,
+                    "bearer.jwt.oidc_issuer",
+                )?;
+                let host = uri.host().unwrap_or_default().to_owned();
+                (
+                    Source::Oidc {
+                        issuer: issuer.clone(),
+                        discovery: uri,
+                    },
+                    host,
+                )
+            }
+            (None, None) => {
+                return Err(ConfigError::new(
+                    "bearer.jwt.jwks_url",
+                    "no remote key source configured",
+                ));
+            }
+        };
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(Duration::from_secs(cfg.timeout_secs)));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new()).build(https);
+        let (done, _) = watch::channel(0);
+        Ok(Arc::new(RemoteKeys {
+            source,
+            host,
+            cfg,
+            clock,
+            client,
+            state: Mutex::new(State::default()),
+            snapshot: RwLock::new(None),
+            done,
+        }))
+    }
+
+    /// The key set's host, for details.
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn now(&self) -> u64 {
+        crate::config::unix_secs(&self.clock)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The keys to verify with now, without waiting. Starts a background refresh
+    /// when one is due (stale-while-revalidate). `None` when there are no keys:
+    /// never fetched, or the last good set is older than the stale window.
+    pub(crate) fn current(self: &Arc<Self>) -> Option<Arc<Snapshot>> {
+        let now = self.now();
+        let (due, expired) = {
+            let st = self.lock();
+            (
+                now >= st.next_refresh && !st.in_flight,
+                now >= st.serve_until,
+            )
+        };
+        if due {
+            self.start_fetch(now, false);
+        }
+        if expired {
+            return None;
+        }
+        self.snapshot
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits for keys: starts a fetch if allowed (single-flight; an unknown-kid
+    /// refetch at most once per cooldown), then waits at most `jwks_timeout_secs`
+    /// for the in-flight fetch. Returns whether a fetch completed while waiting.
+    pub(crate) async fn wait(self: &Arc<Self>, why: Wait) -> bool {
+        let mut rx = self.done.subscribe();
+        let now = self.now();
+        let in_flight = {
+            let st = self.lock();
+            st.in_flight
+        } || self
+            .start_fetch(now, why == Wait::UnknownKid || why == Wait::FirstKeys);
+        if !in_flight {
+            return false;
+        }
+        let wait = Duration::from_secs(self.cfg.timeout_secs) + Duration::from_millis(250);
+        matches!(tokio::time::timeout(wait, rx.changed()).await, Ok(Ok(())))
+    }
+
+    /// Whether an unknown-kid refetch may start now (cooldown passed, none in flight).
+    pub(crate) fn may_refetch(&self) -> bool {
+        let now = self.now();
+        let st = self.lock();
+        st.in_flight
+            || st
+                .last_attempt
+                .is_none_or(|t| now >= t.saturating_add(self.cfg.refetch_cooldown_secs))
+    }
+
+    /// Starts a fetch in a spawned task unless one is in flight or (when
+    /// `rate_limited`) the cooldown since the last attempt has not passed.
+    /// Returns whether a fetch is now in flight.
+    fn start_fetch(self: &Arc<Self>, now: u64, rate_limited: bool) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        {
+            let mut st = self.lock();
+            if st.in_flight {
+                return true;
+            }
+            if rate_limited
+                && st
+                    .last_attempt
+                    .is_some_and(|t| now < t.saturating_add(self.cfg.refetch_cooldown_secs))
+            {
+                return false;
+            }
+            st.in_flight = true;
+            st.last_attempt = Some(now);
+        }
+        let this = Arc::clone(self);
+        runtime.spawn(async move { this.run_fetch().await });
+        true
+    }
+
+    async fn run_fetch(self: Arc<Self>) {
+        let timeout = Duration::from_secs(self.cfg.timeout_secs);
+        let result = match tokio::time::timeout(timeout, self.fetch()).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Transient(format!(
+                "no complete answer within {} s (jwks_timeout_secs)",
+                self.cfg.timeout_secs
+            ))),
+        };
+        let now = self.now();
+        let generation = {
+            let mut st = self.lock();
+            st.in_flight = false;
+            match result {
+                Ok((keys, max_age)) => {
+                    let interval = max_age.map_or(self.cfg.refresh_secs, |a| {
+                        a.clamp(MAX_AGE_RANGE.0, MAX_AGE_RANGE.1)
+                    });
+                    if let Some(since) = st.failing_since.take() {
+                        tracing::event!(
+                            target: "authgate",
+                            tracing::Level::INFO,
+                            jwks.host = %self.host,
+                            "key set fetched again after failing for {} s",
+                            now.saturating_sub(since)
+                        );
+                    }
+                    st.last_success = Some(now);
+                    st.last_error = None;
+                    st.next_refresh = now.saturating_add(interval);
+                    st.serve_until = st.next_refresh.saturating_add(self.cfg.stale_secs);
+                    *self
+                        .snapshot
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        Some(Arc::new(Snapshot { keys }));
+                }
+                Err(failure) => {
+                    let (msg, fatal) = match failure {
+                        Failure::Transient(m) => (m, None),
+                        Failure::Fatal(e) => (e.to_string(), Some(e)),
+                    };
+                    if st.failing_since.is_none() {
+                        // One WARN per failure streak, not per request.
+                        tracing::event!(
+                            target: "authgate",
+                            tracing::Level::WARN,
+                            jwks.host = %self.host,
+                            error = %msg,
+                            stale_keys = st.last_success.is_some(),
+                            "key set refresh failed; {}",
+                            if st.last_success.is_some() {
+                                "serving the last good keys while retrying"
+                            } else {
+                                "no keys yet: Bearer JWT requests get 503 key_set_unavailable until the key set can be fetched"
+                            }
+                        );
+                        st.failing_since = Some(now);
+                    }
+                    st.last_error = Some(msg);
+                    if fatal.is_some() {
+                        st.fatal = fatal;
+                    }
+                    // Retry after the cooldown, not the full refresh interval.
+                    st.next_refresh = now
+                        .saturating_add(self.cfg.refetch_cooldown_secs.min(self.cfg.refresh_secs));
+                }
+            }
+            *self.done.borrow() + 1
+        };
+        self.done.send_replace(generation);
+    }
+
+    async fn fetch(&self) -> Result<(Vec<JwtKey>, Option<u64>), Failure> {
+        let jwks_uri = match &self.source {
+            Source::Jwks(uri) => uri.clone(),
+            Source::Oidc { issuer, discovery } => {
+                let known = self.lock().discovered.clone();
+                match known {
+                    Some(uri) => uri,
+                    None => {
+                        let uri = self.discover(issuer, discovery).await?;
+                        self.lock().discovered = Some(uri.clone());
+                        uri
+                    }
+                }
+            }
+        };
+        let (body, max_age) = self.get(&jwks_uri).await?;
+        let keys = parse_jwk_set(&body, &self.host)?;
+        Ok((keys, max_age))
+    }
+
+    /// OpenID Connect Discovery 1.0 §4: fetch the configuration and check that its
+    /// `issuer` is exactly the configured one (§4.3) before trusting `jwks_uri`.
+    async fn discover(&self, issuer: &str, discovery: &Uri) -> Result<Uri, Failure> {
+        let (body, _) = self.get(discovery).await?;
+        let doc: Value = serde_json::from_slice(&body)
+            .map_err(|_| Failure::Transient("the discovery document is not JSON".to_owned()))?;
+        let found = doc
+            .get("issuer")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if found != issuer {
+            return Err(Failure::Fatal(ConfigError::new(
+                "bearer.jwt.oidc_issuer",
+                format!(
+                    "the discovery document at {} names issuer \"{}\", not the configured \"{}\" (OpenID Connect Discovery §4.3); configure the issuer exactly as the provider spells it",
+                    self.host,
+                    clean(found),
+                    clean(issuer)
+                ),
+            )));
+        }
+        let jwks = doc.get("jwks_uri").and_then(Value::as_str).ok_or_else(|| {
+            Failure::Transient("the discovery document has no jwks_uri".to_owned())
+        })?;
+        check_url(jwks, self.cfg.allow_insecure_http, "jwks_uri").map_err(Failure::Fatal)
+    }
+
+    /// One GET with a size cap; redirects are not followed.
+    async fn get(&self, uri: &Uri) -> Result<(Bytes, Option<u64>), Failure> {
+        let req = Request::get(uri.clone())
+            .header(
+                http::header::ACCEPT,
+                "application/json, application/jwk-set+json",
+            )
+            .header(
+                http::header::USER_AGENT,
+                concat!("authgate/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Empty::new())
+            .map_err(|_| Failure::Transient("cannot build the request".to_owned()))?;
+        let res = self.client.request(req).await.map_err(|e| {
+            Failure::Transient(format!("cannot reach {}: {}", self.host, connect_error(&e)))
+        })?;
+        let status = res.status();
+        if status.is_redirection() {
+            let same_origin = res
+                .headers()
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| l.parse::<Uri>().ok())
+                .is_some_and(|l| l.host().is_none() || l.host() == uri.host());
+            return Err(Failure::Transient(format!(
+                "{} answered {} (a redirect{}); redirects are not followed: configure the final URL",
+                self.host,
+                status.as_u16(),
+                if same_origin {
+                    ""
+                } else {
+                    " to another origin"
+                }
+            )));
+        }
+        if status != StatusCode::OK {
+            return Err(Failure::Transient(format!(
+                "{} answered {}",
+                self.host,
+                status.as_u16()
+            )));
+        }
+        let max_age = res
+            .headers()
+            .get(CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(max_age);
+        let body = Limited::new(res.into_body(), MAX_BODY_BYTES)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    Failure::Transient(format!(
+                        "the answer is larger than {MAX_BODY_BYTES} bytes; refused whole"
+                    ))
+                } else {
+                    Failure::Transient("the connection failed while reading the answer".to_owned())
+                }
+            })?
+            .to_bytes();
+        Ok((body, max_age))
+    }
+
+    /// The time since the current failure streak began, and the last error, for hints.
+    pub(crate) fn staleness(&self) -> Option<String> {
+        let now = self.now();
+        let st = self.lock();
+        let since = st.failing_since?;
+        let error = st.last_error.as_deref().unwrap_or("unknown error");
+        Some(match st.last_success {
+            Some(ok) => format!(
+                "keys from {} are stale: fetched {} s ago, refreshes failing for {} s ({error})",
+                self.host,
+                now.saturating_sub(ok),
+                now.saturating_sub(since)
+            ),
+            None => format!(
+                "keys from {} could not be fetched for {} s ({error})",
+                self.host,
+                now.saturating_sub(since)
+            ),
+        })
+    }
+
+    /// Fetches once (if no keys yet) and waits for it; a permanent
+    /// misconfiguration found on the way is returned as a configuration error.
+    pub(crate) async fn warm_up(self: &Arc<Self>) -> Result<bool, ConfigError> {
+        if self.current().is_none() {
+            self.wait(Wait::FirstKeys).await;
+        }
+        if let Some(fatal) = self.lock().fatal.clone() {
+            return Err(fatal);
+        }
+        Ok(self.current().is_some())
+    }
+}
+
+/// Why a fetch failed.
+#[derive(Debug)]
+enum Failure {
+    /// Worth retrying (network, status, body).
+    Transient(String),
+    /// A configuration problem that retrying will not fix.
+    Fatal(ConfigError),
+}
+
+/// `max-age` of a `Cache-Control` value (RFC 9111 §5.2.2.1).
+fn max_age(value: &str) -> Option<u64> {
+    value.split(',').find_map(|directive| {
+        let (name, arg) = directive.trim().split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("max-age")
+            .then(|| arg.trim().trim_matches('"').parse().ok())
+            .flatten()
+    })
+}
+
+fn connect_error(e: &hyper_util::client::legacy::Error) -> &'static str {
+    if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    }
+}
+
+/// HTTPS, or plain HTTP to a loopback host or with `allow_insecure_http`.
+pub(crate) fn check_url(url: &str, allow_insecure: bool, key: &str) -> Result<Uri, ConfigError> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| ConfigError::new(key, "not a valid URL"))?;
+    let host = uri
+        .host()
+        .ok_or_else(|| ConfigError::new(key, "the URL has no host"))?;
+    match uri.scheme_str() {
+        Some("https") => Ok(uri),
+        Some("http") if allow_insecure || is_loopback(host) => Ok(uri),
+        Some("http") => Err(ConfigError::new(
+            key,
+            "plain http:// is accepted only for loopback hosts; use https://, or set allow_insecure_http = true for local development",
+        )),
+        _ => Err(ConfigError::new(key, "the URL must start with https://")),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Parses a JWK Set, skipping (with a logged reason) keys that RFC 7517/7518 make
+/// unusable for verification and symmetric keys, which are never taken from a URL
+/// (anyone who can read the URL could sign with them).
+fn parse_jwk_set(body: &[u8], host: &str) -> Result<Vec<JwtKey>, Failure> {
+    let doc: Value = serde_json::from_slice(body)
+        .map_err(|_| Failure::Transient("the answer is not JSON".to_owned()))?;
+    let Some(items) = doc.get("keys").and_then(Value::as_array) else {
+        return Err(Failure::Transient(
+            "the answer is not a JWK Set (no \"keys\" array)".to_owned(),
+        ));
+    };
+    let mut keys = Vec::with_capacity(items.len());
+    for item in items {
+        let kid = item.get("kid").and_then(Value::as_str).map(clean);
+        let skip = |why: &str| {
+            tracing::event!(
+                target: "authgate",
+                tracing::Level::WARN,
+                jwks.host = %host,
+                jwt.kid = kid.as_deref(),
+                "skipping a key of the remote key set: {why}"
+            );
+        };
+        if item.get("kty").and_then(Value::as_str) == Some("oct") {
+            skip("symmetric (oct) keys are never taken from a URL");
+            continue;
+        }
+        let jwk = match serde_json::from_value::<jsonwebtoken::jwk::Jwk>(item.clone()) {
+            Ok(jwk) => jwk,
+            Err(_) => {
+                skip("not a JWK of a supported type (RSA, EC, OKP)");
+                continue;
+            }
+        };
+        match JwtKey::from_jwk(&jwk) {
+            Ok(key) => keys.push(key),
+            Err(e) => skip(e.message()),
+        }
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_parsing() {
+        assert_eq!(max_age("public, max-age=600"), Some(600));
+        assert_eq!(max_age("Max-Age = 30"), Some(30));
+        assert_eq!(max_age("no-cache"), None);
+        assert_eq!(max_age("max-age=abc"), None);
+    }
+
+    #[test]
+    fn urls() {
+        assert!(check_url("https://id.example.com/jwks", false, "k").is_ok());
+        assert!(check_url("http://127.0.0.1:8080/jwks", false, "k").is_ok());
+        assert!(check_url("http://[::1]:8080/jwks", false, "k").is_ok());
+        assert!(check_url("http://localhost/jwks", false, "k").is_ok());
+        assert!(check_url("http://id.example.com/jwks", false, "k").is_err());
+        assert!(check_url("http://id.example.com/jwks", true, "k").is_ok());
+        assert!(check_url("ftp://id.example.com/jwks", true, "k").is_err());
+        assert!(check_url("not a url", true, "k").is_err());
+    }
+
+    #[test]
+    fn jwk_set_skips_unusable_keys() {
+        let body = br#"{"keys":[
+            {"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0","kid":"h"},
+            {"kty":"EC","crv":"P-256","use":"enc","kid":"e","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+            {"kty":"EC","crv":"P-256","kid":"s","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+            {"kty":"RSA","n":"AQAB","e":"AQAB","kid":"small"},
+            {"kty":"XYZ","kid":"x"}
+        ]}"#;
+        let keys = parse_jwk_set(body, "h").unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].kid(), Some("s"));
+        assert!(parse_jwk_set(b"<html>", "h").is_err());
+        assert!(parse_jwk_set(br#"{"keys":"x"}"#, "h").is_err());
+    }
+}
