@@ -39,6 +39,7 @@ pub use principal::{Principal, Scheme};
 pub use reason::Reason;
 pub use rejection::AuthRejection;
 pub use service::AuthService;
+pub use verify::basic::BasicConfig;
 pub use verify::keys::{Algorithm, JwtKey, KeyType, UnknownAlgorithm};
 // `AuthConfigBuilder::api_key` takes an `ApiKey`; without this re-export no user
 // outside the crate could name or build one (found by tests/jwt_reasons.rs).
