@@ -32,6 +32,9 @@ mod verify;
 #[cfg(feature = "axum")]
 pub mod extract;
 
+#[cfg(feature = "toml")]
+mod config_file;
+
 pub use authorize::{AccessRequest, Denial, Policy, RequirePolicy, RequireScopes};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, CorsPreflight, JwtConfig};
 pub use layer::AuthLayer;
