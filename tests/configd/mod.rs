@@ -1140,22 +1140,40 @@ pub async fn run_wire(cases: &[Case]) {
                 a
             }
         };
-        cap.clear();
-        let headers = common::hdrs(&case.headers);
-        let resp = common::request(
-            addr,
-            case.method.clone(),
-            &case.path,
-            &headers,
-            bytes::Bytes::new(),
-        )
-        .await;
-        let events = cap.events();
-        let mut errs = check_response(case, &resp);
-        errs.extend(check_events(case, &events));
+        let errs = run_one_at(&cap, addr, case).await;
         if !errs.is_empty() {
             failures.push((case.name.clone(), errs));
         }
     }
     report("a real server", failures, total);
+}
+
+/// Runs every case against the server at `addr` (whatever serves it), with the
+/// capture `cap` installed before that server started.
+pub async fn run_wire_at(cap: &common::Captured, addr: SocketAddr, cases: &[Case], label: &str) {
+    let mut failures = Vec::new();
+    for case in cases {
+        let errs = run_one_at(cap, addr, case).await;
+        if !errs.is_empty() {
+            failures.push((case.name.clone(), errs));
+        }
+    }
+    report(label, failures, cases.len());
+}
+
+async fn run_one_at(cap: &common::Captured, addr: SocketAddr, case: &Case) -> Vec<String> {
+    cap.clear();
+    let headers = common::hdrs(&case.headers);
+    let resp = common::request(
+        addr,
+        case.method.clone(),
+        &case.path,
+        &headers,
+        bytes::Bytes::new(),
+    )
+    .await;
+    let events = cap.events();
+    let mut errs = check_response(case, &resp);
+    errs.extend(check_events(case, &events));
+    errs
 }
