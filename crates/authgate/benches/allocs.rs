@@ -1,0 +1,148 @@
+//! Heap allocations per request through each stack of issue 6, counted by a
+//! global allocator wrapper (`stats_alloc`; the workspace forbids `unsafe_code`,
+//! and a `GlobalAlloc` impl needs it, so the wrapper comes from that crate).
+//!
+//! For every `<ALG>/<path>/<stack>`: 1 000 warm-up requests, then the average
+//! over 10 000 requests of `poll_ready` + `call` + dropping the response, request
+//! construction included (the same for every stack: one `HeaderMap`, the
+//! `Authorization` value is a refcounted clone). `delta` is the count minus the
+//! `baseline` stack's for the same path, i.e. what the auth layer itself costs.
+//!
+//! ```text
+//! cargo bench -p authgate --bench allocs
+//! ```
+
+#![allow(missing_docs, unreachable_pub)]
+
+mod support;
+
+use std::alloc::System;
+use std::hint::black_box;
+
+use axum::body::Body;
+use http::{HeaderValue, Request, Response};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use tower::Service;
+
+use support::{ALGS, Path, STACKS, Stack};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const WARM_UP: u64 = 1_000;
+const REQUESTS: u64 = 10_000;
+
+/// (allocations, reallocations, bytes allocated) per request.
+fn count<S>(rt: &tokio::runtime::Runtime, svc: S, auth: Option<HeaderValue>) -> (f64, f64, f64)
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    let mut svc = svc.clone();
+    rt.block_on(async {
+        for _ in 0..WARM_UP {
+            black_box(support::one(&mut svc, auth.as_ref()).await);
+        }
+        let region = Region::new(GLOBAL);
+        for _ in 0..REQUESTS {
+            black_box(support::one(&mut svc, auth.as_ref()).await);
+        }
+        let stats = region.change();
+        let per = |n: usize| n as f64 / REQUESTS as f64;
+        (
+            per(stats.allocations),
+            per(stats.reallocations),
+            per(stats.bytes_allocated),
+        )
+    })
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument selects names containing it.
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with("--"))
+        .unwrap_or_default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "{:<32} {:>8} {:>8} {:>8} {:>10}",
+        "benchmark", "allocs", "delta", "reallocs", "bytes"
+    );
+    for alg in ALGS {
+        let mut baseline = [0.0; 4];
+        for stack in STACKS {
+            for &path in stack.paths() {
+                let name = format!("{}/{}/{}", alg.name(), path.name(), stack.name());
+                // The baseline is always counted: the deltas need it.
+                if stack != Stack::Baseline && !name.contains(&filter) {
+                    continue;
+                }
+                let svc = stack.build(alg);
+                let auth = support::authorization(alg, path);
+                let status = rt.block_on(support::one(&mut svc.clone(), auth.as_ref()));
+                assert_eq!(status, stack.expected_status(path), "{name}");
+                let (allocs, reallocs, bytes) = count(&rt, svc, auth);
+                let reference = match stack {
+                    Stack::Baseline => {
+                        baseline[path_index(path)] = allocs;
+                        allocs
+                    }
+                    // The baseline's `missing` is the same app without a header.
+                    _ if path == Path::Valid => baseline[path_index(Path::Valid)],
+                    _ => baseline[path_index(Path::Missing)],
+                };
+                if name.contains(&filter) {
+                    println!(
+                        "{name:<32} {allocs:>8.2} {:>+8.2} {reallocs:>8.2} {bytes:>10.0}",
+                        allocs - reference
+                    );
+                }
+            }
+        }
+    }
+    claims_memory();
+}
+
+fn path_index(path: Path) -> usize {
+    match path {
+        Path::Valid => 0,
+        Path::Missing => 1,
+        Path::Expired => 2,
+        Path::BadSignature => 3,
+    }
+}
+
+/// The heap a parsed claim set holds: what one token-cache entry holding the
+/// claims map costs beyond its fixed part (for the memory bound in the cache's
+/// docs).
+fn claims_memory() {
+    let now = support::now();
+    let typical = serde_json::to_vec(&support::claims(now, now + 3600)).expect("json");
+    // A large payload (the cache takes tokens up to 4 KiB, i.e. ~3 KiB of JSON)
+    // of short string claims, the costliest shape per JSON byte.
+    let mut big = serde_json::Map::new();
+    let mut i = 0;
+    while serde_json::to_vec(&big).expect("json").len() < 6 * 1024 - 16 {
+        big.insert(format!("c{i}"), serde_json::Value::from("v"));
+        i += 1;
+    }
+    let big = serde_json::to_vec(&big).expect("json");
+    println!();
+    println!("{:<32} {:>8} {:>10}", "claims map", "json B", "heap B");
+    for (name, json) in [
+        ("typical (bench token)", &typical),
+        ("6 KiB of short claims", &big),
+    ] {
+        let region = Region::new(GLOBAL);
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(json).expect("object");
+        let stats = region.change();
+        black_box(&map);
+        let held = stats.bytes_allocated as i64 - stats.bytes_deallocated as i64
+            + stats.bytes_reallocated as i64;
+        println!("{name:<32} {:>8} {held:>10}", json.len());
+    }
+}

@@ -1,0 +1,227 @@
+//! In-process cost of one request through each stack of issue 6: `poll_ready` +
+//! `call` + dropping the response, on a current-thread tokio runtime.
+//!
+//! Benchmarks are named `<ALG>/<path>/<stack>` (e.g. `HS256/valid/authgate`):
+//! ALG in HS256, RS256, ES256, EdDSA; path in `valid`, `missing`, `expired`,
+//! `bad_signature`; stack in `baseline` (axum, no auth), `floor` (a bare layer
+//! calling `jsonwebtoken::decode`), `authgate`. `<ALG>/valid/cache-proto` is the
+//! token-cache hit path prototyped outside authgate (see `cache_proto` below) until
+//! the cache is wired into `AuthLayer`; then `authgate-cached` replaces it.
+//!
+//! No tracing subscriber is installed, so events are discarded at the callsite;
+//! the last group, `HS256/{missing,valid}/authgate-subscriber`, installs a `fmt`
+//! subscriber at DEBUG that writes to `std::io::sink()` to show what events cost.
+//!
+//! ```text
+//! cargo bench -p authgate --bench layer                 # everything (~5 min)
+//! cargo bench -p authgate --bench layer -- 'HS256/'     # one algorithm
+//! ```
+//! `scripts/bench-table.py` turns criterion's output into the tables of
+//! docs/BENCHMARKS.md.
+
+#![allow(missing_docs, unreachable_pub)]
+
+mod support;
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use authgate::{Principal, Scheme};
+use axum::Router;
+use axum::body::Body;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::header::AUTHORIZATION;
+use http::{HeaderValue, Request, Response};
+use tower::Service;
+
+use support::{ALGS, Alg, LEEWAY_SECS, Path, STACKS};
+
+/// The token cache, compiled into this bench from its source (it is crate-private;
+/// the file allows `dead_code` itself).
+#[path = "../src/verify/cache.rs"]
+mod cache;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Measures `iters` requests inside one `block_on`, so the runtime's entry cost
+/// is not part of each request.
+fn measure<S>(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    svc: S,
+    auth: Option<HeaderValue>,
+) where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    c.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let mut svc = svc.clone();
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(support::one(&mut svc, auth.as_ref()).await);
+                }
+                start.elapsed()
+            })
+        });
+    });
+}
+
+fn check<S>(
+    rt: &tokio::runtime::Runtime,
+    svc: &S,
+    auth: Option<&HeaderValue>,
+    want: http::StatusCode,
+    name: &str,
+) where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    let got = rt.block_on(support::one(&mut svc.clone(), auth));
+    assert_eq!(got, want, "{name}: wrong status before measuring");
+}
+
+fn stacks(c: &mut Criterion) {
+    let rt = runtime();
+    for alg in ALGS {
+        let mut group = c.benchmark_group(alg.name());
+        for stack in STACKS {
+            for &path in stack.paths() {
+                let name = format!("{}/{}", path.name(), stack.name());
+                let auth = support::authorization(alg, path);
+                let svc = stack.build(alg);
+                check(&rt, &svc, auth.as_ref(), stack.expected_status(path), &name);
+                measure(&mut group, &rt, &name, svc, auth);
+            }
+        }
+        let auth = support::authorization(alg, Path::Valid);
+        let proto = CacheProto::new(alg, auth.as_ref().expect("valid has a token"));
+        check(
+            &rt,
+            &proto,
+            auth.as_ref(),
+            http::StatusCode::OK,
+            "cache-proto",
+        );
+        measure(&mut group, &rt, "valid/cache-proto", proto, auth);
+        group.finish();
+    }
+}
+
+/// Runs last: once a scoped subscriber has been set, every later event pays for
+/// the thread-local dispatcher lookup.
+fn with_subscriber(c: &mut Criterion) {
+    let rt = runtime();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::sink)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut group = c.benchmark_group(Alg::Hs256.name());
+    for path in [Path::Missing, Path::Valid] {
+        let name = format!("{}/authgate-subscriber", path.name());
+        let auth = support::authorization(Alg::Hs256, path);
+        let svc = support::authgate(Alg::Hs256);
+        check(&rt, &svc, auth.as_ref(), path.expected_status(), &name);
+        measure(&mut group, &rt, &name, svc, auth);
+    }
+    group.finish();
+}
+
+/// The hit path of the verified-token cache as `AuthService` would run it, built
+/// here from the public API until the cache is wired in: header → SHA-256 →
+/// shard lookup → time re-check → principal clone into the extensions → DEBUG
+/// `authenticated` event → the app. A miss falls through to authgate.
+#[derive(Clone)]
+struct CacheProto {
+    cache: Arc<cache::TokenCache<Principal>>,
+    app: Router,
+    authgate: Router,
+}
+
+impl CacheProto {
+    fn new(alg: Alg, auth: &HeaderValue) -> Self {
+        let cache = cache::TokenCache::default();
+        let token = auth
+            .to_str()
+            .expect("ascii")
+            .strip_prefix("Bearer ")
+            .expect("bearer");
+        let now = support::now();
+        let principal = Principal::new(
+            Some("user-4711".to_owned()),
+            Scheme::Bearer,
+            vec!["orders:read".to_owned(), "orders:write".to_owned()],
+        );
+        let time = cache::TimeClaims {
+            exp: Some(now + 24 * 3600),
+            nbf: None,
+            iat: Some(now),
+        };
+        cache.insert(token, cache::CachedEntry::new(principal, time, 0, now));
+        CacheProto {
+            cache: Arc::new(cache),
+            app: support::app(),
+            authgate: support::authgate(alg),
+        }
+    }
+}
+
+impl Service<Request<Body>> for CacheProto {
+    type Response = Response<Body>;
+    type Error = std::convert::Infallible;
+    type Future = <Router as Service<Request<Body>>>::Future;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let hit = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|token| self.cache.get(token, support::now(), LEEWAY_SECS, 0));
+        match hit {
+            Some(entry) => {
+                let principal = entry.value.clone();
+                tracing::event!(
+                    target: "authgate",
+                    tracing::Level::DEBUG,
+                    auth.scheme = "bearer",
+                    auth.subject = principal.subject(),
+                    jwt.kid = support::KID,
+                    jwt.iss = support::ISSUER,
+                    "authenticated"
+                );
+                req.extensions_mut().insert(principal);
+                self.app.call(req)
+            }
+            None => self.authgate.call(req),
+        }
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(50)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = stacks, with_subscriber
+}
+criterion_main!(benches);

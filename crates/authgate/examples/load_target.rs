@@ -1,0 +1,85 @@
+//! The server that `scripts/load.sh` loads over loopback (issue 6): one tokio
+//! worker thread, three routes that differ only in authentication:
+//!
+//! - `GET /noauth` — no auth layer (the baseline);
+//! - `GET /hs256` — authgate, HS256;
+//! - `GET /rs256` — authgate, RS256.
+//!
+//! Keys, claims and tokens are those of `benches/support`. It prints
+//! `listening on http://ADDR` on stderr, then one `token <ALG> <JWT>` line per
+//! algorithm on stdout (bench tokens signed by the test fixture keys, valid for a
+//! day), and exits by itself after `--exit-after SECS` (default 300).
+//!
+//! ```text
+//! cargo run --release -p authgate --example load_target -- --listen 127.0.0.1:0
+//! ```
+
+#![allow(missing_docs, unreachable_pub)]
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use authgate::AuthLayer;
+use axum::Router;
+use axum::routing::get;
+
+use support::{Alg, Path};
+
+async fn ok() -> &'static str {
+    "ok"
+}
+
+fn app() -> Router {
+    let authed = |alg: Alg, route: &str| {
+        Router::new()
+            .route(route, get(ok))
+            .layer(AuthLayer::new(support::authgate_config(alg)))
+    };
+    Router::new()
+        .route("/noauth", get(ok))
+        .merge(authed(Alg::Hs256, "/hs256"))
+        .merge(authed(Alg::Rs256, "/rs256"))
+}
+
+fn main() {
+    let mut listen = "127.0.0.1:0".to_owned();
+    let mut exit_after = 300u64;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--listen", Some(v)) => listen = v,
+            ("--exit-after", Some(v)) => exit_after = v.parse().expect("--exit-after SECS"),
+            _ => {
+                eprintln!("usage: load_target [--listen ADDR] [--exit-after SECS]");
+                std::process::exit(2);
+            }
+        }
+    }
+    // Bounded in time whatever happens to the script that started it.
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(exit_after));
+        std::process::exit(0);
+    });
+    // One worker: the load generator gets the other core.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&listen).await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        eprintln!("listening on http://{addr}");
+        let mut out = std::io::stdout().lock();
+        for alg in [Alg::Hs256, Alg::Rs256] {
+            let auth = support::authorization(alg, Path::Valid).expect("token");
+            let token = auth.to_str().expect("ascii").trim_start_matches("Bearer ");
+            writeln!(out, "token {} {token}", alg.name()).expect("stdout");
+        }
+        out.flush().expect("stdout");
+        drop(out);
+        axum::serve(listener, app()).await.expect("serve");
+    });
+}

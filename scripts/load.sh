@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# End-to-end load over loopback (issue 6): wrk against the `load_target` example
+# (one tokio worker), same run for every route, so the ratios are comparable:
+#
+#   /noauth  no auth layer (baseline)
+#   /hs256   authgate, HS256 token
+#   /rs256   authgate, RS256 token
+#
+# Bounded: each route gets DURATION (default 10s) of load, the server exits by
+# itself after 5 minutes at most, and only 127.0.0.1 is ever contacted.
+#
+#   scripts/load.sh                      # 32 connections, 10 s per route
+#   DURATION=5s CONNECTIONS=64 scripts/load.sh
+#
+# Installs wrk with apt-get when it is missing (Debian's package).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-1}
+
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "wrk not found; installing it with apt-get" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+cargo build --release -q -p authgate --example load_target
+bin=target/release/examples/load_target
+
+work=$(mktemp -d)
+"$bin" --listen 127.0.0.1:0 --exit-after 300 >"$work/out" 2>"$work/err" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+for _ in $(seq 100); do
+    grep -q '^listening on ' "$work/err" && grep -q '^token RS256 ' "$work/out" && break
+    sleep 0.1
+done
+base=$(sed -n 's/^listening on //p' "$work/err")
+[ -n "$base" ] || { echo "load_target did not start" >&2; cat "$work/err" >&2; exit 1; }
+hs=$(sed -n 's/^token HS256 //p' "$work/out")
+rs=$(sed -n 's/^token RS256 //p' "$work/out")
+
+check() { # route token: the route must answer 200 before it is loaded
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' ${2:+-H "Authorization: Bearer $2"} "$base$1")
+    [ "$code" = 200 ] || { echo "$1 answered $code, not 200" >&2; exit 1; }
+}
+check /noauth ""
+check /hs256 "$hs"
+check /rs256 "$rs"
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, server: 1 tokio worker"
+printf '%-8s %12s %10s\n' route req/s ratio
+baseline=""
+for route in noauth hs256 rs256; do
+    case $route in
+        noauth) header=() ;;
+        hs256) header=(-H "Authorization: Bearer $hs") ;;
+        rs256) header=(-H "Authorization: Bearer $rs") ;;
+    esac
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "${header[@]}" "$base/$route")
+    if echo "$out" | grep -q 'Non-2xx'; then
+        echo "$route: non-2xx responses under load" >&2
+        echo "$out" >&2
+        exit 1
+    fi
+    rps=$(echo "$out" | sed -n 's/^Requests\/sec: *//p')
+    [ -n "$baseline" ] || baseline=$rps
+    printf '%-8s %12s %10s\n' "/$route" "$rps" "$(awk -v a="$rps" -v b="$baseline" 'BEGIN { printf "%.2fx", a / b }')"
+done
