@@ -401,3 +401,37 @@ fn one_event_reason(cap: &common::Captured) -> Option<String> {
         .iter()
         .find_map(|e| e["fields"]["auth.reason"].as_str().map(str::to_owned))
 }
+
+/// SPEC §3: every event field is at most 1024 characters, including
+/// `http.request.method` (an extension method is any token, of any length) and
+/// `url.path`.
+#[tokio::test]
+async fn long_method_and_path_are_capped_in_events() {
+    let (cap, _g) = common::capture();
+    let app = app(Variant::D);
+    let addr = common::serve(app.clone()).await;
+    let method = Method::from_bytes("X".repeat(2000).as_bytes()).expect("extension method");
+    let path = format!("/api/{}", "p".repeat(3000));
+    let req = http::Request::builder()
+        .method(method.clone())
+        .uri(&path)
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let one = oneshot(&app, req).await;
+    let one_events = cap.authgate_events();
+    cap.clear();
+    let wire = common::request(addr, method, &path, &[], bytes::Bytes::new()).await;
+    let wire_events = cap.authgate_events();
+    for (resp, events) in [(one, one_events), (wire, wire_events)] {
+        assert_eq!(resp.status, 401, "{}", resp.text());
+        assert_eq!(events.len(), 1, "{events:?}");
+        let errs = check_field_caps(&events);
+        assert!(errs.is_empty(), "{errs:?}");
+        let f = &events[0]["fields"];
+        for field in ["http.request.method", "url.path"] {
+            let v = f[field].as_str().expect(field);
+            assert_eq!(v.chars().count(), 1024, "{field}");
+            assert!(v.ends_with('…'), "{field} cut without a mark");
+        }
+    }
+}

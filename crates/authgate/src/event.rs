@@ -70,6 +70,9 @@ pub(crate) fn rejection(f: &Failure, status: u16, method: &Method, path: &str) {
     let hint = f.hint.as_deref().map(cap);
     let hint = hint.as_deref();
     let path = cap(path);
+    // An extension method is any token, of any length (RFC 9110 §9.1): cap it
+    // like every other field (found by tests/headers.rs, 2000-char method).
+    let method = cap(method.as_str());
     let alg = opt(&f.jwt_alg);
     let kid = opt(&f.jwt_kid);
     let iss = opt(&f.jwt_iss);
@@ -89,7 +92,7 @@ pub(crate) fn rejection(f: &Failure, status: u16, method: &Method, path: &str) {
                 auth.reason = reason.code(),
                 auth.scheme = f.scheme.as_str(),
                 http.response.status_code = status,
-                http.request.method = method.as_str(),
+                http.request.method = &*method,
                 url.path = &*path,
                 auth.detail = &*detail,
                 auth.hint = hint,
