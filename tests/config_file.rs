@@ -428,27 +428,38 @@ fn no_keys_at_all() {
 }
 
 #[test]
-fn jwks_url_not_supported_yet() {
+fn remote_keys_are_checked() {
+    // Plain http to a non-loopback host is refused unless allowed.
     let e = err(
-        "[bearer.jwt]\nalgorithms = [\"RS256\"]\njwks_url = \"https://id.example.com/.well-known/jwks.json\"\njwks_refresh_secs = 300\n",
+        "[bearer.jwt]\nalgorithms = [\"RS256\"]\njwks_url = \"http://id.example.com/jwks.json\"\n",
         &[],
     );
     assert_eq!(e.key(), "bearer.jwt.jwks_url");
-    assert_mentions(
-        &e,
-        &["not supported yet", "public_key_pem_file", "jwk_file"],
-    );
+    assert_mentions(&e, &["allow_insecure_http"]);
+    // Both sources at once is ambiguous.
     let e = err(
-        "[bearer.jwt]\nalgorithms = [\"RS256\"]\noidc_issuer = \"https://id.example.com/\"\n",
+        "[bearer.jwt]\nalgorithms = [\"RS256\"]\njwks_url = \"https://id.example.com/jwks\"\noidc_issuer = \"https://id.example.com/\"\n",
         &[],
     );
-    assert_eq!(e.key(), "bearer.jwt.oidc_issuer");
-    assert_mentions(&e, &["not supported yet"]);
+    assert_eq!(e.key(), "bearer.jwt.jwks_url");
+    assert_mentions(&e, &["either jwks_url or oidc_issuer"]);
+    // Tuning keys out of range name themselves.
+    let e = err(
+        "[bearer.jwt]\nalgorithms = [\"RS256\"]\njwks_url = \"https://id.example.com/jwks\"\njwks_timeout_secs = 0\n",
+        &[],
+    );
+    assert_eq!(e.key(), "bearer.jwt.jwks_timeout_secs");
+    // A remote key source alone is enough keys.
+    load(
+        "[bearer.jwt]\nalgorithms = [\"RS256\"]\noidc_issuer = \"https://id.example.com/\"\njwks_refresh_secs = 600\n",
+    )
+    .unwrap();
+    load("[bearer.jwt]\nalgorithms = [\"RS256\"]\njwks_url = \"http://127.0.0.1:9/jwks\"\n")
+        .unwrap();
 }
 
 #[test]
 fn remote_key_settings_are_part_of_the_schema() {
-    // Accepted (type-checked) even though remote keys are not implemented yet.
     load(
         r#"
 [bearer.jwt]

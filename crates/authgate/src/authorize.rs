@@ -171,6 +171,7 @@ impl RequirePolicy {
     /// let owners_only = RequirePolicy::new(|req| req.principal().subject() == Some("owner"));
     /// # let _ = owners_only;
     /// ```
+    #[allow(clippy::new_ret_no_self)] // a layer factory, like tower-http's `ValidateRequestHeaderLayer::custom`
     pub fn new<F>(f: F) -> AuthorizeLayer<FnPolicy<F>>
     where
         F: Fn(&AccessRequest<'_>) -> bool + Send + Sync + 'static,

@@ -277,6 +277,14 @@ impl AuthConfig {
         &self.realm
     }
 
+    /// The same configuration with another clock, e.g. to ask whether a token
+    /// would have passed at a given time (`authgate explain --at`).
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
     /// How CORS preflights are treated.
     pub fn cors_preflight(&self) -> CorsPreflight {
         self.cors_preflight

@@ -479,18 +479,6 @@ impl Loader<'_> {
     }
 
     fn jwt(&self, jwt: JwtSection) -> Result<(JwtConfig, Vec<KeyOrigin>), ConfigError> {
-        for (key, value) in [
-            ("jwks_url", &jwt.jwks_url),
-            ("oidc_issuer", &jwt.oidc_issuer),
-        ] {
-            if value.is_some() {
-                return Err(ConfigError::new(
-                    format!("bearer.jwt.{key}"),
-                    "remote key sets (jwks_url, oidc_issuer) are not supported yet in this build; \
-                     configure static keys in [[bearer.jwt.keys]] (public_key_pem_file or jwk_file) instead",
-                ));
-            }
-        }
         let mut algorithms = Vec::with_capacity(jwt.algorithms.len());
         for name in &jwt.algorithms {
             let alg: Algorithm = name.parse().map_err(|_| {
@@ -520,6 +508,28 @@ impl Loader<'_> {
         }
         if let Some(claim) = jwt.scope_claim {
             cfg = cfg.scope_claim(claim);
+        }
+        // Remote keys (feature `jwks`; the builder says so when it is off).
+        if let Some(url) = jwt.jwks_url {
+            cfg = cfg.jwks_url(url);
+        }
+        if let Some(issuer) = jwt.oidc_issuer {
+            cfg = cfg.oidc_issuer(issuer);
+        }
+        if let Some(allow) = jwt.allow_insecure_http {
+            cfg = cfg.allow_insecure_http(allow);
+        }
+        if let Some(secs) = jwt.jwks_refresh_secs {
+            cfg = cfg.jwks_refresh_secs(secs);
+        }
+        if let Some(secs) = jwt.jwks_refetch_cooldown_secs {
+            cfg = cfg.jwks_refetch_cooldown_secs(secs);
+        }
+        if let Some(secs) = jwt.jwks_stale_secs {
+            cfg = cfg.jwks_stale_secs(secs);
+        }
+        if let Some(secs) = jwt.jwks_timeout_secs {
+            cfg = cfg.jwks_timeout_secs(secs);
         }
         let mut origins = Vec::new();
         for (i, entry) in jwt.keys.into_iter().enumerate() {

@@ -1,6 +1,10 @@
 //! axum extractors (feature `axum`): [`Principal`], `Option<Principal>` and
 //! [`Claims<T>`].
 
+// `Failure` carries every field of the rejection event; it travels only on the
+// rejection path, where its size costs nothing next to building a response.
+#![allow(clippy::result_large_err)]
+
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;

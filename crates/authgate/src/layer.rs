@@ -38,6 +38,18 @@ impl AuthLayer {
         }
     }
 
+    /// What this layer would answer for a request with these parts, and why,
+    /// without an inner service: the same code path as a real request (events
+    /// included). For offline tools such as `authgate explain`.
+    pub async fn explain(
+        &self,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+    ) -> crate::explain::Explanation {
+        crate::explain::explain(&self.shared, method, uri, headers).await
+    }
+
     /// The configuration this layer enforces.
     pub fn config(&self) -> &AuthConfig {
         &self.shared.cfg

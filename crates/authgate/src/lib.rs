@@ -21,6 +21,7 @@ mod challenge;
 pub mod config;
 mod credentials;
 pub mod event;
+pub mod explain;
 pub mod future;
 pub mod layer;
 pub mod principal;

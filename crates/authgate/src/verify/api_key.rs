@@ -77,6 +77,7 @@ impl ApiKey {
     }
 
     /// The scopes this key grants.
+    #[must_use]
     pub fn scopes<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,

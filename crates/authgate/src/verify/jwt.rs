@@ -7,6 +7,10 @@
 //! caller (`nbf`, `iat`, `crit`, `exp == now`, mistyped `iss`/`aud`, `alg: none`
 //! reporting; SECURITY-CASES §1) is done here.
 
+// `Failure` carries every field of the rejection event; it travels only on the
+// rejection path, where its size costs nothing next to building a response.
+#![allow(clippy::result_large_err)]
+
 use std::borrow::Cow;
 
 use base64::Engine as _;
@@ -565,7 +569,9 @@ pub(crate) fn numeric_date(v: &Value) -> Option<u64> {
     }
     let f = n.as_f64()?;
     // 18446744073709551616.0 is 2^64.
-    (f.is_finite() && f >= 0.0 && f < 18_446_744_073_709_551_616.0).then(|| f.round() as u64)
+    (0.0..18_446_744_073_709_551_616.0)
+        .contains(&f)
+        .then(|| f.round() as u64)
 }
 
 /// `aud` as a list: a string, or an array of strings (RFC 7519 §4.1.3).

@@ -412,6 +412,7 @@ impl JwtKey {
     }
 
     /// Sets the key id that tokens name in their `kid` header.
+    #[must_use]
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
         self.kid = Some(kid.into());
         self

@@ -1,0 +1,168 @@
+//! The example server of SPEC §5, driven by outside tools and tests:
+//!
+//! ```text
+//! cargo run --release --example server -- --config FILE --listen ADDR [--log-format json|pretty]
+//! ```
+//!
+//! The first line on stderr is `listening on http://HOST:PORT`; logs go to stdout;
+//! a configuration error is one line on stderr and exit code 2; SIGTERM or Ctrl-C
+//! shut down gracefully with exit code 0.
+
+#[path = "support/app.rs"]
+#[allow(dead_code)]
+mod app;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use authgate::AuthConfig;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage: server --config FILE --listen ADDR [--log-format json|pretty]";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogFormat {
+    Json,
+    Pretty,
+}
+
+struct Args {
+    config: PathBuf,
+    listen: String,
+    log_format: LogFormat,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut config = None;
+    let mut listen = None;
+    let mut log_format = LogFormat::Pretty;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value; {USAGE}"))
+        };
+        match flag.as_str() {
+            "--config" => config = Some(PathBuf::from(value()?)),
+            "--listen" => listen = Some(value()?),
+            "--log-format" => {
+                log_format = match value()?.as_str() {
+                    "json" => LogFormat::Json,
+                    "pretty" => LogFormat::Pretty,
+                    other => {
+                        return Err(format!(
+                            "--log-format must be json or pretty, not {other:?}; {USAGE}"
+                        ));
+                    }
+                }
+            }
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument {other:?}; {USAGE}")),
+        }
+    }
+    Ok(Args {
+        config: config.ok_or_else(|| format!("--config is required; {USAGE}"))?,
+        listen: listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+        log_format,
+    })
+}
+
+fn init_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,authgate=debug"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    // A configuration error is one line naming the key and the fix; it never
+    // holds a secret value (ConfigError's contract).
+    let cfg = match AuthConfig::from_toml_file(&args.config) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("configuration error: {}", e.to_string().replace('\n', " "));
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind(&args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on {}: {e}", args.listen);
+            return ExitCode::from(2);
+        }
+    };
+    let addr: SocketAddr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("cannot read the listening address: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(args.log_format);
+
+    // Remote keys: fetch them now (at most jwks_timeout_secs). A permanent
+    // misconfiguration (e.g. an OIDC issuer mismatch) stops the server; an
+    // unreachable provider does not: the server answers 503 key_set_unavailable
+    // until keys arrive, and the WARN event says why.
+    let auth = authgate::AuthLayer::new(cfg);
+    if let Err(e) = auth.warm_up().await {
+        eprintln!("configuration error: {}", e.to_string().replace('\n', " "));
+        return ExitCode::from(2);
+    }
+    eprintln!("listening on http://{addr}");
+    let app = app::router_with(auth);
+    match axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
