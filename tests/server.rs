@@ -1,0 +1,326 @@
+//! The example server of SPEC §5 as a child process: its first stderr line, its
+//! routes over a real connection, its JSON log events on stdout, CORS, graceful
+//! shutdown on SIGTERM, and exit code 2 with one line for a bad configuration.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+/// The compiled example (built by `cargo test` with the other examples; built
+/// here if it is missing).
+fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = dir
+        .join("examples")
+        .join(format!("server{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--example", "server"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build --example server");
+        assert!(status.success());
+    }
+    bin
+}
+
+const SECRET_B64: &str = "c2VydmVyLXRlc3Qtc2VjcmV0LTAxMjM0NTY3ODktYWJjZGVmZ2hpamtsbW5vcA==";
+
+fn write_config(dir: &std::path::Path, extra: &str) -> PathBuf {
+    let keys = common::key_path("rsa.pub.pem");
+    let text = format!(
+        r#"
+realm = "api"
+{extra}
+[bearer.jwt]
+algorithms = ["RS256", "HS256"]
+issuer = "https://id.example.com/"
+audience = "orders-api"
+required_claims = ["exp", "sub"]
+
+[[bearer.jwt.keys]]
+kid = "rsa-1"
+public_key_pem_file = "{}"
+
+[[bearer.jwt.keys]]
+kid = "hmac-1"
+secret_env = "SERVER_TEST_HS_SECRET"
+secret_encoding = "base64"
+"#,
+        keys.display()
+    );
+    let path = dir.join("authgate.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(config: &std::path::Path) -> Server {
+        let mut child = Command::new(server_binary())
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+            ])
+            .env("SERVER_TEST_HS_SECRET", SECRET_B64)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the example server");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut first = String::new();
+        stderr.read_line(&mut first).unwrap();
+        let addr = first
+            .trim_end()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("first stderr line: {first:?}"))
+            .parse()
+            .unwrap();
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&stdout);
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        Server {
+            child,
+            addr,
+            stdout,
+        }
+    }
+
+    /// Waits (bounded) for a JSON log line whose event has `auth.reason == reason`.
+    fn event(&self, reason: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let found = self.stdout.lock().unwrap().iter().find_map(|l| {
+                let v: Value = serde_json::from_str(l).ok()?;
+                (v["fields"]["auth.reason"] == reason).then_some(v)
+            });
+            if let Some(v) = found {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {reason} event in {:?}",
+                self.stdout.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "no exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn hs_token(claims: Value) -> String {
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode(SECRET_B64)
+        .unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some("hmac-1".into());
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&secret),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn serves_the_spec_routes_and_logs_json_events() {
+    let dir = tempdir();
+    let server = Server::start(&write_config(&dir, ""));
+    let addr = server.addr;
+    let now = common::now();
+    let base = json!({"iss": "https://id.example.com/", "aud": "orders-api", "sub": "alice"});
+    let with = |extra: Value| {
+        let mut c = base.clone();
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    };
+
+    assert_eq!(common::get(addr, "/healthz", &[]).await.status, 200);
+
+    // No credentials: 401 with the Bearer challenge, no error parameter.
+    let r = common::get(addr, "/api/whoami", &[]).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.www_authenticate(), ["Bearer realm=\"api\""]);
+    assert_eq!(r.json()["reason"], "missing_credentials");
+
+    // A valid token: the whoami JSON of SPEC §5.
+    let ok = hs_token(with(json!({"exp": now + 600, "scope": "orders:read"})));
+    let (name, value) = common::bearer(&ok);
+    let r = common::get(addr, "/api/whoami", &[(name, &value)]).await;
+    assert_eq!(r.status, 200, "{}", r.dump());
+    assert_eq!(
+        r.json(),
+        json!({"subject": "alice", "scheme": "bearer", "scopes": ["orders:read"]})
+    );
+
+    // Without scope admin: 403 insufficient_scope.
+    let r = common::get(addr, "/api/admin", &[(name, &value)]).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["reason"], "insufficient_scope");
+    let admin = hs_token(with(json!({"exp": now + 600, "scope": "admin"})));
+    let (n2, v2) = common::bearer(&admin);
+    assert_eq!(
+        common::get(addr, "/api/admin", &[(n2, &v2)]).await.status,
+        200
+    );
+
+    // Expired: 401 with the error challenge, CORS header on the rejection, and
+    // the JSON event on stdout with its fields under `fields`.
+    let expired = hs_token(with(json!({"exp": now - 300})));
+    let (n3, v3) = common::bearer(&expired);
+    let r = common::get(
+        addr,
+        "/api/whoami",
+        &[(n3, &v3), ("origin", b"https://app.example")],
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let (scheme, params) = common::parse_challenge(&r.www_authenticate()[0]).unwrap();
+    assert_eq!(scheme, "Bearer");
+    assert_eq!(common::param(&params, "error"), Some("invalid_token"));
+    assert_eq!(
+        r.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    let event = server.event("token_expired");
+    assert_eq!(event["target"], "authgate");
+    assert_eq!(event["level"], "INFO");
+    let f = &event["fields"];
+    assert_eq!(f["message"], "authentication failed");
+    assert_eq!(f["http.response.status_code"], 401);
+    assert_eq!(f["url.path"], "/api/whoami");
+    assert_eq!(f["jwt.kid"], "hmac-1");
+    assert!(f["auth.skew_secs"].as_i64().unwrap() >= 300);
+    let logs = server.stdout.lock().unwrap().join("\n");
+    common::assert_no_secret(&logs, &[&expired, &ok, &admin, SECRET_B64]);
+
+    // A CORS preflight is answered by the CORS layer, unauthenticated.
+    let r = common::request(
+        addr,
+        http::Method::OPTIONS,
+        "/api/whoami",
+        &[
+            ("origin", b"https://app.example"),
+            ("access-control-request-method", b"GET"),
+        ],
+        bytes::Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.dump());
+    assert!(r.header("access-control-allow-origin").is_some());
+
+    // SIGTERM: graceful shutdown, exit 0.
+    assert!(server.terminate().success());
+}
+
+#[tokio::test]
+async fn authenticate_preflight_mode_has_no_cors_layer() {
+    let dir = tempdir();
+    let server = Server::start(&write_config(&dir, "cors_preflight = \"authenticate\""));
+    let r = common::request(
+        server.addr,
+        http::Method::OPTIONS,
+        "/api/whoami",
+        &[
+            ("origin", b"https://app.example"),
+            ("access-control-request-method", b"GET"),
+        ],
+        bytes::Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["reason"], "missing_credentials");
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn a_bad_configuration_is_one_stderr_line_and_exit_2() {
+    let dir = tempdir();
+    // A typo'd key.
+    let path = dir.join("typo.toml");
+    std::fs::write(&path, "[bearer.jwt]\nalgoritms = [\"RS256\"]\n").unwrap();
+    // An HS256 secret too short, given through the environment: never printed.
+    let short = dir.join("short.toml");
+    std::fs::write(
+        &short,
+        "[bearer.jwt]\nalgorithms = [\"HS256\"]\n[[bearer.jwt.keys]]\nsecret_env = \"SERVER_TEST_SHORT\"\n",
+    )
+    .unwrap();
+    for (config, key) in [(&path, "algoritms"), (&short, "SERVER_TEST_SHORT")] {
+        let out = Command::new(server_binary())
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .env("SERVER_TEST_SHORT", "too-short-secret-value")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(key), "{stderr}");
+        assert!(!stderr.contains("too-short-secret-value"), "{stderr}");
+    }
+}
+
+/// A fresh directory under the target dir (no tempfile dependency).
+fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "authgate-server-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
