@@ -1214,3 +1214,138 @@ fn fixtures_are_independent() {
         .expect("jsonwebtoken verifies its own token");
     assert_eq!(ecdsa_to_der(&[0x80; 64])[..4], [0x30, 0x46, 0x02, 0x21]);
 }
+
+// ---------------------------------------------------------------------------
+// The same token, judged again on every request
+// ---------------------------------------------------------------------------
+
+/// Time claims and revocation are decided per request (SPEC §2 "Revocation": "a
+/// `jti` … looked up per request"): a token that passed is refused once it is
+/// revoked or expired, and a not-yet-valid token passes once its `nbf` arrives.
+/// Guards any verified-token cache.
+#[tokio::test]
+async fn the_same_token_is_judged_again_on_every_request() {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    let now = Arc::new(AtomicU64::new(NOW));
+    let revoked: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let cfg = {
+        let now = Arc::clone(&now);
+        let revoked = Arc::clone(&revoked);
+        builder(Variant::D)
+            .clock(move || UNIX_EPOCH + Duration::from_secs(now.load(Ordering::SeqCst)))
+            .revocation(move |jti| revoked.lock().expect("lock").contains(jti))
+            .build()
+            .expect("config")
+    };
+    let app = app_with(cfg, false);
+    let (cap, _g) = common::capture();
+    let send = |token: &str| {
+        let req = http::Request::builder()
+            .uri("/api/whoami")
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .expect("request");
+        cap.clear();
+        oneshot(&app, req)
+    };
+    let reason = || {
+        cap.authgate_events()
+            .iter()
+            .find_map(|e| e["fields"]["auth.reason"].as_str().map(str::to_owned))
+    };
+
+    let token = rs(&claims_with(|c| {
+        c.insert("exp".into(), json!(NOW + 60));
+        c.insert("jti".into(), json!("jti-rejudge"));
+    }));
+    assert_eq!(send(&token).await.status, 200);
+    assert_eq!(send(&token).await.status, 200);
+    revoked.lock().expect("lock").insert("jti-rejudge".into());
+    assert_eq!(send(&token).await.status, 401);
+    assert_eq!(reason().as_deref(), Some("token_revoked"));
+    revoked.lock().expect("lock").clear();
+    assert_eq!(send(&token).await.status, 200);
+    // exp + leeway = NOW + 90.
+    now.store(NOW + 89, Ordering::SeqCst);
+    assert_eq!(send(&token).await.status, 200);
+    now.store(NOW + 90, Ordering::SeqCst);
+    assert_eq!(send(&token).await.status, 401);
+    assert_eq!(reason().as_deref(), Some("token_expired"));
+
+    let later = rs(&claims_with(|c| {
+        c.insert("nbf".into(), json!(NOW + 200));
+        c.insert("exp".into(), json!(NOW + 900));
+    }));
+    now.store(NOW, Ordering::SeqCst);
+    assert_eq!(send(&later).await.status, 401);
+    assert_eq!(reason().as_deref(), Some("token_not_yet_valid"));
+    now.store(NOW + 170, Ordering::SeqCst);
+    assert_eq!(send(&later).await.status, 200);
+}
+
+// ---------------------------------------------------------------------------
+// The checks can fail
+// ---------------------------------------------------------------------------
+
+/// The table checks are not vacuous: a right expectation passes, and each wrong
+/// one is reported.
+#[tokio::test]
+async fn the_checks_catch_wrong_expectations() {
+    let (cap, _g) = common::capture();
+    let app = app(Variant::D);
+    let token = rs(&claims_with(|c| {
+        c.insert("exp".into(), json!(NOW - 120));
+    }));
+    let right = Case::bearer("expired", &token)
+        .t("token_expired")
+        .rs256()
+        .verified()
+        .skew(120)
+        .hint("refresh");
+    let req = http::Request::builder()
+        .uri("/api/whoami")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let resp = oneshot(&app, req).await;
+    let events = cap.events();
+    let errors = |c: &Case| {
+        let mut e = check_response(c, &resp);
+        e.extend(check_events(c, &events));
+        e
+    };
+    assert_eq!(errors(&right), Vec::<String>::new());
+
+    let wrong: Vec<(&str, Case)> = vec![
+        ("status", right.clone().rej(400, "token_expired")),
+        ("reason", right.clone().t("token_not_yet_valid")),
+        ("scheme", right.clone().scheme("basic")),
+        ("hint", right.clone().hint("nothing like this")),
+        ("no hint", right.clone().no_hint()),
+        ("detail", right.clone().detail("nothing like this")),
+        ("fingerprint", right.clone().no_token()),
+        ("alg", right.clone().jwt("ES256", Some("rsa-1"))),
+        ("kid", right.clone().jwt("RS256", None)),
+        ("unverified", {
+            let mut c = right.clone();
+            c.verified = false;
+            c
+        }),
+        ("sub", right.clone().sub(Some("bob"))),
+        ("skew", right.clone().skew(121)),
+        ("expected", right.clone().expected(ISS)),
+        ("error param", {
+            let mut c = right.clone();
+            c.want_error = Some("invalid_request");
+            c
+        }),
+        ("pass", right.clone().ok()),
+    ];
+    for (what, case) in wrong {
+        assert!(!errors(&case).is_empty(), "a wrong {what} went unnoticed");
+    }
+}

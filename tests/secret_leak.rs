@@ -444,3 +444,83 @@ async fn fingerprints_and_paths() {
         assert_eq!(ev["fields"]["url.path"], "/api/whoami");
     }
 }
+
+/// A `MakeWriter` into a shared buffer, for the non-JSON formats.
+#[derive(Clone, Default)]
+struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buf {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buf {
+    type Writer = Buf;
+    fn make_writer(&'a self) -> Buf {
+        self.clone()
+    }
+}
+
+/// L-09: CR, LF and ANSI escapes in attacker-controlled values (`kid`, `alg`,
+/// a verified `iss`) come out escaped in the human-readable formats too, so
+/// they cannot forge log lines.
+#[tokio::test]
+async fn log_injection_is_escaped_in_text_formats() {
+    let payload = Value::Object(claims()).to_string();
+    let evil = "x\r\nFAKE-LOG-LINE level=ERROR \u{1b}[31mred\u{1b}[0m";
+    let evil_json = serde_json::to_string(evil).expect("json");
+    let tokens = [
+        raw_rs(&format!(r#"{{"alg":"RS256","kid":{evil_json}}}"#), &payload),
+        raw_rs(&format!(r#"{{"alg":{evil_json}}}"#), &payload),
+        rs(&claims_with(|c| {
+            c.insert("iss".into(), json!(evil));
+        })),
+        rs(&claims_with(|c| {
+            c.insert("aud".into(), json!(evil));
+        })),
+    ];
+    let app = app(Variant::D);
+    for format in ["full", "compact", "pretty"] {
+        let buf = Buf::default();
+        let builder = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(buf.clone());
+        let dispatch = match format {
+            "full" => tracing::Dispatch::new(builder.finish()),
+            "compact" => tracing::Dispatch::new(builder.compact().finish()),
+            _ => tracing::Dispatch::new(builder.pretty().finish()),
+        };
+        let _g = tracing::dispatcher::set_default(&dispatch);
+        for t in &tokens {
+            let req = http::Request::builder()
+                .uri("/api/whoami")
+                .header("authorization", format!("Bearer {t}"))
+                .body(Body::empty())
+                .expect("request");
+            let resp = oneshot(&app, req).await;
+            assert_eq!(resp.status, 401);
+            for c in resp.www_authenticate() {
+                assert!(!c.contains('\r') && !c.contains('\n') && !c.contains('\u{1b}'));
+            }
+        }
+        let out = String::from_utf8(buf.0.lock().expect("lock").clone()).expect("utf-8");
+        assert!(
+            out.contains("FAKE-LOG-LINE"),
+            "{format}: the values were not logged"
+        );
+        assert!(!out.contains('\r'), "{format}: raw CR in the log");
+        assert!(!out.contains('\u{1b}'), "{format}: raw ESC in the log");
+        for line in out.lines() {
+            assert!(
+                !line.trim_start().starts_with("FAKE-LOG-LINE"),
+                "{format}: forged line {line:?}"
+            );
+        }
+    }
+}

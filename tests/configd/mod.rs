@@ -824,6 +824,16 @@ pub fn check_events(case: &Case, events: &[Value]) -> Vec<String> {
                 for k in ["auth.reason", "auth.detail", "auth.token_fp"] {
                     ensure!(f.get(k).is_none(), "{k} on a success event");
                 }
+                // SPEC §3: for JWTs, `jwt.kid` / `jwt.iss` of the verified token.
+                let kid = f["jwt.kid"].as_str();
+                ensure!(
+                    kid == case.jwt_kid.as_deref(),
+                    "jwt.kid {kid:?} (want {:?})",
+                    case.jwt_kid
+                );
+                let iss = f["jwt.iss"].as_str();
+                let want_iss = case.jwt_alg.as_ref().map(|_| ISS);
+                ensure!(iss == want_iss, "jwt.iss {iss:?} (want {want_iss:?})");
             }
         }
         return errs;
