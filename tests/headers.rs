@@ -184,6 +184,11 @@ fn header_cases() -> Vec<Case> {
         Case::bearer("H-26 100 KiB token, no dots", &"A1b2".repeat(25 * 1024))
             .t("token_malformed")
             .detail("over max_token_bytes"),
+        Case::bearer("H-26b exactly max_token_bytes (16384)", &"k".repeat(16_384))
+            .t("unknown_api_key"),
+        Case::bearer("H-26c max_token_bytes + 1", &"k".repeat(16_385))
+            .t("token_malformed")
+            .detail("the token is 16385 bytes, over max_token_bytes (16384)"),
         Case::bearer("H-27 50 000 dots", &".".repeat(50_000))
             .t("token_malformed")
             .detail("over max_token_bytes"),

@@ -218,3 +218,47 @@ async fn plain_hyper_default_clock() {
     assert_eq!(old.status, 401);
     assert_eq!(old.json()["reason"], "token_expired");
 }
+
+/// SPEC §2: request bodies are never read by the auth layer; the inner service
+/// gets the body whole, and a rejected request's body is left unread.
+#[tokio::test]
+async fn request_bodies_pass_through_untouched() {
+    use http_body_util::BodyExt as _;
+    async fn echo(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        Ok(Response::new(Full::new(body)))
+    }
+    let svc = ServiceBuilder::new()
+        .layer(AuthLayer::new(config(Variant::D)))
+        .service_fn(echo);
+    let addr = common::serve_hyper(svc).await;
+    let body = Bytes::from(format!(
+        "access_token={}&x={}",
+        valid(),
+        "y".repeat(100_000)
+    ));
+    let ok = common::request(
+        addr,
+        http::Method::POST,
+        "/api/orders",
+        &common::hdrs(&[
+            common::bearer(&valid()),
+            (
+                "content-type",
+                b"application/x-www-form-urlencoded".to_vec(),
+            ),
+        ]),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.body, body, "the inner service got the whole body");
+    let rejected = common::request(addr, http::Method::POST, "/api/orders", &[], body).await;
+    assert_eq!(rejected.status, 401);
+    assert_eq!(rejected.json()["reason"], "missing_credentials");
+}
