@@ -114,6 +114,12 @@ fn header_cases() -> Vec<Case> {
             .rej(400, "multiple_credentials")
             .no_token()
             .detail("access_token query parameter"),
+        // Reading of SPEC §2 pinned here: an Authorization field that is present
+        // but empty still counts as "an Authorization header" next to a query
+        // token, so the request is multiple_credentials (not query-alone).
+        Case::auth("H-15d empty header + access_token query", "")
+            .path("/api/whoami?access_token=q")
+            .rej(400, "multiple_credentials"),
         Case::bearer("H-15b header + access%5Ftoken query", &v)
             .path("/api/whoami?a=1&access%5Ftoken=zzz")
             .rej(400, "multiple_credentials")
