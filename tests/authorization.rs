@@ -32,7 +32,7 @@ fn authz_cases() -> Vec<Case> {
     let mut weird = Case::bearer("Z-07 required scopes with '\"' and '\\'", &valid_admin())
         .path("/api/weird-scope")
         .forbidden_scope("admin ab", "admin orders:read")
-        .no_token();
+        .verified();
     // The event names the configured scopes as they are; the challenge's
     // `scope` keeps to RFC 6750 §3 characters.
     weird.want_required = Some("ad\"min a\\b");
@@ -40,13 +40,13 @@ fn authz_cases() -> Vec<Case> {
         Case::bearer("Z-01 orders:read on /api/admin", &v)
             .path("/api/admin")
             .forbidden_scope("admin", "orders:read")
-            .no_token()
+            .verified()
             .hint("the token grants [orders:read]")
             .detail("requires scope admin"),
         Case::bearer("Z-01b no scope claim on /api/admin", &no_scope)
             .path("/api/admin")
             .forbidden_scope("admin", "")
-            .no_token()
+            .verified()
             .hint("grants no scopes"),
         Case::valid_rs("admin scope on /api/admin", &valid_admin())
             .path("/api/admin")
@@ -55,7 +55,7 @@ fn authz_cases() -> Vec<Case> {
             .path("/api/policy")
             .rej(403, "access_denied")
             .granted("orders:read")
-            .no_token(),
+            .verified(),
         Case::valid_rs("Z-03b policy allows owner", &owner)
             .path("/api/policy")
             .subject(Some("owner")),
@@ -83,11 +83,11 @@ fn authz_cases() -> Vec<Case> {
         )
         .path("/api/admin")
         .forbidden_scope("admin", "admin\torders")
-        .no_token(),
+        .verified(),
         Case::bearer("Z-05 'Admin' (case)", &scoped(json!("Admin")))
             .path("/api/admin")
             .forbidden_scope("admin", "Admin")
-            .no_token(),
+            .verified(),
         Case::bearer(
             "Z-05 scope as an array under 'scope'",
             &scoped(json!(["admin"])),
@@ -99,7 +99,7 @@ fn authz_cases() -> Vec<Case> {
         Case::bearer("Z-05 scope 42 grants nothing", &scoped(json!(42)))
             .path("/api/admin")
             .forbidden_scope("admin", "")
-            .no_token(),
+            .verified(),
         Case::valid_rs(
             "Z-06 scp array via scope_claim",
             &rs(&claims_with(|c| {
@@ -116,7 +116,7 @@ fn authz_cases() -> Vec<Case> {
         .variant(Variant::Scp)
         .path("/api/admin")
         .forbidden_scope("admin", "")
-        .no_token(),
+        .verified(),
         Case::valid_rs(
             "nested realm_access.roles",
             &rs(&claims_with(|c| {
@@ -135,7 +135,7 @@ fn authz_cases() -> Vec<Case> {
         .variant(Variant::RealmRoles)
         .path("/api/admin")
         .forbidden_scope("admin", "user")
-        .no_token(),
+        .verified(),
         Case::bearer(
             "realm_access is not an object",
             &rs(&claims_with(|c| {
@@ -145,7 +145,7 @@ fn authz_cases() -> Vec<Case> {
         .variant(Variant::RealmRoles)
         .path("/api/admin")
         .forbidden_scope("admin", "")
-        .no_token(),
+        .verified(),
         weird,
         Case::bearer("Claims<T> that does not fit: 500", &v)
             .path("/api/tenant")

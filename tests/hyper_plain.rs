@@ -122,7 +122,7 @@ async fn plain_hyper_with_scopes_and_policy() {
             Case::bearer("orders:read on the admin service", &v)
                 .path("/api/admin")
                 .forbidden_scope("admin", "orders:read")
-                .no_token(),
+                .verified(),
             Case::valid_rs("admin on the admin service", &valid_admin())
                 .path("/api/admin")
                 .scopes(&["admin", "orders:read"]),

@@ -291,7 +291,7 @@ where
                 self.policy
                     .check(&access)
                     .err()
-                    .map(|denial| denied(principal, denial))
+                    .map(|denial| denied(principal, denial, req.headers()))
             }
         };
         match failure {
@@ -305,7 +305,7 @@ where
     }
 }
 
-fn denied(principal: &Principal, denial: Denial) -> Failure {
+fn denied(principal: &Principal, denial: Denial, headers: &HeaderMap) -> Failure {
     let scheme = match principal.scheme() {
         Scheme::Basic => SchemeLabel::Basic,
         Scheme::Bearer => SchemeLabel::Bearer,
@@ -330,5 +330,38 @@ fn denied(principal: &Principal, denial: Denial) -> Failure {
         Denial::AccessDenied(detail) => Failure::new(Reason::AccessDenied, scheme, detail),
     };
     f.granted_scopes = Some(granted);
+    // The same correlation fields as a 401 (SPEC §3): the token's fingerprint and
+    // the verified claims (the signature verified, or there is no principal).
+    if let Some(token) = headers
+        .get(http::header::AUTHORIZATION)
+        .map(crate::credentials::parse_value)
+        .and_then(|c| match c {
+            crate::credentials::Credentials::Bearer(t) => Some(t),
+            _ => None,
+        })
+    {
+        f.token_fp = Some(crate::event::token_fingerprint(token));
+    }
+    if let Some(claims) = principal.claims() {
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        f.jwt_iss = text("iss");
+        f.jwt_sub = text("sub");
+        f.jwt_aud = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => Some(a.clone()),
+            Some(serde_json::Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            _ => None,
+        };
+    }
     f
 }
