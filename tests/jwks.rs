@@ -355,7 +355,8 @@ async fn provider_down_from_the_start_is_503_then_200_once_it_is_up() {
         (status, body["reason"].as_str()),
         (503, Some("key_set_unavailable"))
     );
-    assert!(headers.contains_key("retry-after"));
+    // Retry-After: when the next fetch may start (the refetch cooldown).
+    assert_eq!(headers["retry-after"], "30");
     // Requests within the cooldown do not hammer the provider.
     for _ in 0..20 {
         assert_eq!(call(&mut app, &token(&clock, "rsa.pem", "a")).await.0, 503);

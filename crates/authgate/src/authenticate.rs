@@ -75,7 +75,10 @@ impl Shared {
         });
         let basic = cfg.basic.clone().map(|b| Arc::new(BasicVerifier::new(b)));
         let bearer = jwt.is_some() || !cfg.api_keys.is_empty();
-        let responder = Responder::new(&cfg.realm, bearer, basic.is_some(), cfg.problem_body);
+        let mut responder = Responder::new(&cfg.realm, bearer, basic.is_some(), cfg.problem_body);
+        if let Some(jwt) = cfg.jwt.as_ref().filter(|j| j.has_remote()) {
+            responder = responder.with_retry_after(jwt.remote.refetch_cooldown_secs);
+        }
         Shared {
             cfg,
             jwt,

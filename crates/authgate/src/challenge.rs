@@ -9,8 +9,9 @@ use crate::credentials::SchemeLabel;
 use crate::reason::{BearerError, Reason};
 use crate::rejection::{AuthRejection, Failure};
 
-/// Seconds a client should wait before retrying a 503.
-const RETRY_AFTER_SECS: &str = "10";
+/// Seconds a client should wait before retrying a 503, unless the remote key set's
+/// refetch cooldown says otherwise.
+const DEFAULT_RETRY_AFTER_SECS: u64 = 10;
 
 /// Builds rejection responses; the plain challenges are rendered once, at
 /// construction.
@@ -20,6 +21,7 @@ pub(crate) struct Responder {
     bearer: Option<HeaderValue>,
     basic: Option<HeaderValue>,
     problem_body: bool,
+    retry_after: HeaderValue,
 }
 
 impl Responder {
@@ -35,7 +37,14 @@ impl Responder {
                 .then(|| value(format!("Basic realm=\"{realm}\", charset=\"UTF-8\"")))
                 .flatten(),
             problem_body,
+            retry_after: HeaderValue::from(DEFAULT_RETRY_AFTER_SECS),
         }
+    }
+
+    /// `Retry-After` of 503 answers: when a new fetch of the key set may start.
+    pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = HeaderValue::from(secs);
+        self
     }
 
     /// The status a failure answers with.
@@ -69,7 +78,7 @@ impl Responder {
             );
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+            headers.insert(RETRY_AFTER, self.retry_after.clone());
         }
         res.extensions_mut().insert(AuthRejection::from_failure(f));
         res
@@ -264,6 +273,10 @@ mod tests {
         let res: Response<Bytes> = r.respond(&fail(Reason::KeySetUnavailable, SchemeLabel::Bearer));
         assert_eq!(res.status(), 503);
         assert_eq!(res.headers()[RETRY_AFTER], "10");
+        let slow = Responder::new("api", true, false, true).with_retry_after(30);
+        let res: Response<Bytes> =
+            slow.respond(&fail(Reason::KeySetUnavailable, SchemeLabel::Bearer));
+        assert_eq!(res.headers()[RETRY_AFTER], "30");
         assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
         assert_eq!(res.headers()[CONTENT_TYPE], "application/problem+json");
         let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
