@@ -13,6 +13,7 @@
 //! | [`config`] | [`AuthConfig`] and its validation |
 //! | [`authorize`] | scopes and custom policies (403) |
 //! | [`principal`] | the authenticated caller |
+//! | [`summary`] | a secret-free description of a configuration ([`AuthConfig::summary`]) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authenticate;
@@ -28,6 +29,7 @@ pub mod principal;
 pub mod reason;
 mod rejection;
 pub mod service;
+pub mod summary;
 mod verify;
 
 #[cfg(feature = "axum")]
@@ -43,6 +45,7 @@ pub use principal::{Principal, Scheme};
 pub use reason::Reason;
 pub use rejection::AuthRejection;
 pub use service::AuthService;
+pub use summary::ConfigSummary;
 pub use verify::basic::BasicConfig;
 pub use verify::keys::{Algorithm, JwtKey, KeyType, UnknownAlgorithm};
 // `AuthConfigBuilder::api_key` takes an `ApiKey`; without this re-export no user

@@ -229,6 +229,31 @@ impl BasicConfig {
         self
     }
 
+    /// How many users are configured, inline and in htpasswd files as last read
+    /// (for [`AuthConfig::summary`](crate::AuthConfig::summary)).
+    pub(crate) fn user_count(&self) -> usize {
+        #[cfg(feature = "basic")]
+        {
+            imp::all_users(self).count()
+        }
+        #[cfg(not(feature = "basic"))]
+        {
+            0
+        }
+    }
+
+    /// The htpasswd files users come from (for [`AuthConfig::summary`](crate::AuthConfig::summary)).
+    pub(crate) fn htpasswd_paths(&self) -> Vec<std::path::PathBuf> {
+        #[cfg(feature = "basic")]
+        {
+            self.files.iter().map(|f| f.path.clone()).collect()
+        }
+        #[cfg(not(feature = "basic"))]
+        {
+            Vec::new()
+        }
+    }
+
     #[cfg(feature = "basic")]
     fn effective_max_concurrent(&self) -> usize {
         self.max_concurrent.unwrap_or_else(|| {
@@ -739,7 +764,7 @@ mod imp {
     }
 
     /// Every user of `cfg`, inline users first.
-    fn all_users(cfg: &BasicConfig) -> impl Iterator<Item = &UserEntry> {
+    pub(super) fn all_users(cfg: &BasicConfig) -> impl Iterator<Item = &UserEntry> {
         cfg.inline
             .iter()
             .chain(cfg.files.iter().flat_map(|f| f.users.iter()))
