@@ -159,7 +159,10 @@ fn authorization_value(input: &str, basic: bool) -> Result<String, Fail> {
         Some((name, rest)) if name.trim().eq_ignore_ascii_case("authorization") => rest.trim(),
         _ => input,
     };
-    if input.contains([' ', '\t']) {
+    // A lone scheme name is what a server receives for `Bearer $UNSET` (the
+    // trailing space is trimmed as OWS): keep it as the whole value.
+    let lone_scheme = input.eq_ignore_ascii_case("bearer") || input.eq_ignore_ascii_case("basic");
+    if lone_scheme || input.contains([' ', '\t']) {
         Ok(input.to_owned())
     } else {
         Ok(format!("Bearer {input}"))
@@ -389,5 +392,6 @@ mod tests {
         );
         assert_eq!(authorization_value("a:b", true).unwrap(), "Basic YTpi");
         assert!(authorization_value("nocolon", true).is_err());
+        assert_eq!(authorization_value("bearer", false).unwrap(), "bearer");
     }
 }
