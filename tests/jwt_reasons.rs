@@ -174,18 +174,18 @@ fn every_reason() -> Vec<Case> {
         Case::bearer("unknown_api_key", "agk_ci_0000000000000000000000000000000")
             .t("unknown_api_key")
             .hint("case-sensitive"),
-        // Route-level 403s know the principal, not the token: no token_fp, no jwt.*.
+        // Route-level 403s carry the token's fingerprint and the verified claims.
         Case::bearer("insufficient_scope", &v)
             .path("/api/admin")
             .forbidden_scope("admin", "orders:read")
             .hint("the token grants [orders:read]")
-            .no_token(),
+            .verified(),
         Case::bearer("access_denied", &v)
             .path("/api/policy")
             .rej(403, "access_denied")
             .granted("orders:read")
             .detail("policy refused")
-            .no_token(),
+            .verified(),
     ]
 }
 
@@ -1174,8 +1174,7 @@ fn api_keys() -> Vec<Case> {
             .detail("revoked"),
         Case::bearer("K-01b key on /api/admin", API_KEY_CI)
             .path("/api/admin")
-            .forbidden_scope("admin", "orders:read")
-            .no_token(),
+            .forbidden_scope("admin", "orders:read"),
     ];
     for (i, t) in near.iter().enumerate() {
         cases.push(
