@@ -1174,7 +1174,8 @@ fn api_keys() -> Vec<Case> {
             .detail("revoked"),
         Case::bearer("K-01b key on /api/admin", API_KEY_CI)
             .path("/api/admin")
-            .forbidden_scope("admin", "orders:read"),
+            .forbidden_scope("admin", "orders:read")
+            .key_id("ci-bot"),
     ];
     for (i, t) in near.iter().enumerate() {
         cases.push(

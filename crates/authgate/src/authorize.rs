@@ -342,6 +342,10 @@ fn denied(principal: &Principal, denial: Denial, headers: &HeaderMap) -> Failure
     {
         f.token_fp = Some(crate::event::token_fingerprint(token));
     }
+    if principal.scheme() == Scheme::Bearer && principal.claims().is_none() {
+        // An API-key principal: its subject is the key's configured id.
+        f.key_id = principal.subject().map(str::to_owned);
+    }
     if let Some(claims) = principal.claims() {
         let text = |name: &str| {
             claims
