@@ -5,6 +5,8 @@
 #   /noauth  no auth layer (baseline)
 #   /hs256   authgate, HS256 token
 #   /rs256   authgate, RS256 token
+#   /rs256-cache-proto  RS256 through the token cache's hit path, prototyped in
+#            crates/authgate/benches/support (until the cache is in AuthLayer)
 #
 # Bounded: each route gets DURATION (default 10s) of load, the server exits by
 # itself after 5 minutes at most, and only 127.0.0.1 is ever contacted.
@@ -51,16 +53,17 @@ check() { # route token: the route must answer 200 before it is loaded
 check /noauth ""
 check /hs256 "$hs"
 check /rs256 "$rs"
+check /rs256-cache-proto "$rs"
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, server: 1 tokio worker"
-printf '%-8s %12s %10s\n' route req/s ratio
+printf '%-20s %12s %10s\n' route req/s ratio
 baseline=""
-for route in noauth hs256 rs256; do
+for route in noauth hs256 rs256 rs256-cache-proto; do
     case $route in
         noauth) header=() ;;
         hs256) header=(-H "Authorization: Bearer $hs") ;;
-        rs256) header=(-H "Authorization: Bearer $rs") ;;
+        *) header=(-H "Authorization: Bearer $rs") ;;
     esac
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "${header[@]}" "$base/$route")
     if echo "$out" | grep -q 'Non-2xx'; then
@@ -70,5 +73,5 @@ for route in noauth hs256 rs256; do
     fi
     rps=$(echo "$out" | sed -n 's/^Requests\/sec: *//p')
     [ -n "$baseline" ] || baseline=$rps
-    printf '%-8s %12s %10s\n' "/$route" "$rps" "$(awk -v a="$rps" -v b="$baseline" 'BEGIN { printf "%.2fx", a / b }')"
+    printf '%-20s %12s %10s\n' "/$route" "$rps" "$(awk -v a="$rps" -v b="$baseline" 'BEGIN { printf "%.2fx", a / b }')"
 done

@@ -9,8 +9,13 @@
 //! `baseline` stack's for the same path, i.e. what the auth layer itself costs.
 //!
 //! ```text
-//! cargo bench -p authgate --bench allocs
+//! cargo bench -p authgate --bench allocs [-- FILTER]
 //! ```
+//!
+//! `ALLOCS_REQUESTS` and `ALLOCS_WARM_UP` change the counts, and `ALLOCS_EXACT=1`
+//! runs only the benchmark named exactly FILTER (no baseline): that is how
+//! `scripts/instructions.sh` counts instructions per request under callgrind,
+//! collecting only inside [`measured`].
 
 #![allow(missing_docs, unreachable_pub)]
 
@@ -29,8 +34,12 @@ use support::{ALGS, Path, STACKS, Stack};
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-const WARM_UP: u64 = 1_000;
-const REQUESTS: u64 = 10_000;
+fn env_count(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 /// (allocations, reallocations, bytes allocated) per request.
 fn count<S>(rt: &tokio::runtime::Runtime, svc: S, auth: Option<HeaderValue>) -> (f64, f64, f64)
@@ -39,22 +48,36 @@ where
     S::Error: std::fmt::Debug,
 {
     let mut svc = svc.clone();
+    let warm_up = env_count("ALLOCS_WARM_UP", 1_000);
+    let requests = env_count("ALLOCS_REQUESTS", 10_000).max(1);
     rt.block_on(async {
-        for _ in 0..WARM_UP {
+        for _ in 0..warm_up {
             black_box(support::one(&mut svc, auth.as_ref()).await);
         }
-        let region = Region::new(GLOBAL);
-        for _ in 0..REQUESTS {
-            black_box(support::one(&mut svc, auth.as_ref()).await);
+    });
+    let region = Region::new(GLOBAL);
+    measured(rt, &mut svc, auth.as_ref(), requests);
+    let stats = region.change();
+    let per = |n: usize| n as f64 / requests as f64;
+    (
+        per(stats.allocations),
+        per(stats.reallocations),
+        per(stats.bytes_allocated),
+    )
+}
+
+/// The measured requests; callgrind collects only inside this function.
+#[inline(never)]
+fn measured<S>(rt: &tokio::runtime::Runtime, svc: &mut S, auth: Option<&HeaderValue>, n: u64)
+where
+    S: Service<Request<Body>, Response = Response<Body>>,
+    S::Error: std::fmt::Debug,
+{
+    rt.block_on(async {
+        for _ in 0..n {
+            black_box(support::one(svc, auth).await);
         }
-        let stats = region.change();
-        let per = |n: usize| n as f64 / REQUESTS as f64;
-        (
-            per(stats.allocations),
-            per(stats.reallocations),
-            per(stats.bytes_allocated),
-        )
-    })
+    });
 }
 
 fn main() {
@@ -63,6 +86,7 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with("--"))
         .unwrap_or_default();
+    let exact = std::env::var_os("ALLOCS_EXACT").is_some();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -77,7 +101,12 @@ fn main() {
             for &path in stack.paths() {
                 let name = format!("{}/{}/{}", alg.name(), path.name(), stack.name());
                 // The baseline is always counted: the deltas need it.
-                if stack != Stack::Baseline && !name.contains(&filter) {
+                let skip = if exact {
+                    name != filter
+                } else {
+                    stack != Stack::Baseline && !name.contains(&filter)
+                };
+                if skip {
                     continue;
                 }
                 let svc = stack.build(alg);
@@ -102,8 +131,21 @@ fn main() {
                 }
             }
         }
+        // The token cache's hit path (prototype, see `support::CacheProto`).
+        let name = format!("{}/valid/cache-proto", alg.name());
+        if (exact && name == filter) || (!exact && name.contains(&filter)) {
+            let auth = support::authorization(alg, Path::Valid);
+            let proto = support::CacheProto::new(alg, auth.as_ref().expect("token"));
+            let (allocs, reallocs, bytes) = count(&rt, proto, auth);
+            println!(
+                "{name:<32} {allocs:>8.2} {:>+8.2} {reallocs:>8.2} {bytes:>10.0}",
+                allocs - baseline[path_index(Path::Valid)]
+            );
+        }
     }
-    claims_memory();
+    if !exact {
+        claims_memory();
+    }
 }
 
 fn path_index(path: Path) -> usize {

@@ -5,7 +5,7 @@
 //! ALG in HS256, RS256, ES256, EdDSA; path in `valid`, `missing`, `expired`,
 //! `bad_signature`; stack in `baseline` (axum, no auth), `floor` (a bare layer
 //! calling `jsonwebtoken::decode`), `authgate`. `<ALG>/valid/cache-proto` is the
-//! token-cache hit path prototyped outside authgate (see `cache_proto` below) until
+//! token-cache hit path prototyped outside authgate (`support::CacheProto`) until
 //! the cache is wired into `AuthLayer`; then `authgate-cached` replaces it.
 //!
 //! No tracing subscriber is installed, so events are discarded at the callsite;
@@ -24,24 +24,14 @@
 mod support;
 
 use std::hint::black_box;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use authgate::{Principal, Scheme};
-use axum::Router;
 use axum::body::Body;
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::header::AUTHORIZATION;
 use http::{HeaderValue, Request, Response};
 use tower::Service;
 
-use support::{ALGS, Alg, LEEWAY_SECS, Path, STACKS};
-
-/// The token cache, compiled into this bench from its source (it is crate-private;
-/// the file allows `dead_code` itself).
-#[path = "../src/verify/cache.rs"]
-mod cache;
+use support::{ALGS, Alg, Path, STACKS};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -104,7 +94,7 @@ fn stacks(c: &mut Criterion) {
             }
         }
         let auth = support::authorization(alg, Path::Valid);
-        let proto = CacheProto::new(alg, auth.as_ref().expect("valid has a token"));
+        let proto = support::CacheProto::new(alg, auth.as_ref().expect("valid has a token"));
         check(
             &rt,
             &proto,
@@ -135,81 +125,6 @@ fn with_subscriber(c: &mut Criterion) {
         measure(&mut group, &rt, &name, svc, auth);
     }
     group.finish();
-}
-
-/// The hit path of the verified-token cache as `AuthService` would run it, built
-/// here from the public API until the cache is wired in: header → SHA-256 →
-/// shard lookup → time re-check → principal clone into the extensions → DEBUG
-/// `authenticated` event → the app. A miss falls through to authgate.
-#[derive(Clone)]
-struct CacheProto {
-    cache: Arc<cache::TokenCache<Principal>>,
-    app: Router,
-    authgate: Router,
-}
-
-impl CacheProto {
-    fn new(alg: Alg, auth: &HeaderValue) -> Self {
-        let cache = cache::TokenCache::default();
-        let token = auth
-            .to_str()
-            .expect("ascii")
-            .strip_prefix("Bearer ")
-            .expect("bearer");
-        let now = support::now();
-        let principal = Principal::new(
-            Some("user-4711".to_owned()),
-            Scheme::Bearer,
-            vec!["orders:read".to_owned(), "orders:write".to_owned()],
-        );
-        let time = cache::TimeClaims {
-            exp: Some(now + 24 * 3600),
-            nbf: None,
-            iat: Some(now),
-        };
-        cache.insert(token, cache::CachedEntry::new(principal, time, 0, now));
-        CacheProto {
-            cache: Arc::new(cache),
-            app: support::app(),
-            authgate: support::authgate(alg),
-        }
-    }
-}
-
-impl Service<Request<Body>> for CacheProto {
-    type Response = Response<Body>;
-    type Error = std::convert::Infallible;
-    type Future = <Router as Service<Request<Body>>>::Future;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        let hit = req
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .and_then(|token| self.cache.get(token, support::now(), LEEWAY_SECS, 0));
-        match hit {
-            Some(entry) => {
-                let principal = entry.value.clone();
-                tracing::event!(
-                    target: "authgate",
-                    tracing::Level::DEBUG,
-                    auth.scheme = "bearer",
-                    auth.subject = principal.subject(),
-                    jwt.kid = support::KID,
-                    jwt.iss = support::ISSUER,
-                    "authenticated"
-                );
-                req.extensions_mut().insert(principal);
-                self.app.call(req)
-            }
-            None => self.authgate.call(req),
-        }
-    }
 }
 
 fn config() -> Criterion {

@@ -3,7 +3,10 @@
 //!
 //! - `GET /noauth` — no auth layer (the baseline);
 //! - `GET /hs256` — authgate, HS256;
-//! - `GET /rs256` — authgate, RS256.
+//! - `GET /rs256` — authgate, RS256;
+//! - `GET /rs256-cache-proto` — RS256 through the token cache's hit path as
+//!   prototyped in `benches/support` (`CacheProto`), until the cache is wired
+//!   into `AuthLayer`.
 //!
 //! Keys, claims and tokens are those of `benches/support`. It prints
 //! `listening on http://ADDR` on stderr, then one `token <ALG> <JWT>` line per
@@ -25,6 +28,7 @@ use std::time::Duration;
 use authgate::AuthLayer;
 use axum::Router;
 use axum::routing::get;
+use http::HeaderValue;
 
 use support::{Alg, Path};
 
@@ -32,16 +36,22 @@ async fn ok() -> &'static str {
     "ok"
 }
 
-fn app() -> Router {
+fn app(rs256: &HeaderValue) -> Router {
     let authed = |alg: Alg, route: &str| {
         Router::new()
             .route(route, get(ok))
             .layer(AuthLayer::new(support::authgate_config(alg)))
     };
+    let proto = support::CacheProto::over(
+        Router::new().route("/rs256-cache-proto", get(ok)),
+        Alg::Rs256,
+        rs256,
+    );
     Router::new()
         .route("/noauth", get(ok))
         .merge(authed(Alg::Hs256, "/hs256"))
         .merge(authed(Alg::Rs256, "/rs256"))
+        .route_service("/rs256-cache-proto", proto)
 }
 
 fn main() {
@@ -73,13 +83,20 @@ fn main() {
         let addr = listener.local_addr().expect("local addr");
         eprintln!("listening on http://{addr}");
         let mut out = std::io::stdout().lock();
-        for alg in [Alg::Hs256, Alg::Rs256] {
-            let auth = support::authorization(alg, Path::Valid).expect("token");
+        let tokens = [Alg::Hs256, Alg::Rs256].map(|alg| {
+            (
+                alg,
+                support::authorization(alg, Path::Valid).expect("token"),
+            )
+        });
+        for (alg, auth) in &tokens {
             let token = auth.to_str().expect("ascii").trim_start_matches("Bearer ");
             writeln!(out, "token {} {token}", alg.name()).expect("stdout");
         }
         out.flush().expect("stdout");
         drop(out);
-        axum::serve(listener, app()).await.expect("serve");
+        axum::serve(listener, app(&tokens[1].1))
+            .await
+            .expect("serve");
     });
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use authgate::{AuthConfig, AuthLayer, JwtConfig, JwtKey};
+use authgate::{AuthConfig, AuthLayer, JwtConfig, JwtKey, Principal, Scheme};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
@@ -121,19 +121,32 @@ impl Alg {
     }
 }
 
-/// `tests/keys/<name>` of the repository.
+/// `tests/keys/<name>` of the repository: the first `tests/keys` above the
+/// manifest of whichever package includes this file.
 fn read_key(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/keys")
-        .join(name);
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let keys = manifest
+        .ancestors()
+        .map(|dir| dir.join("tests/keys"))
+        .find(|dir| dir.is_dir())
+        .expect("tests/keys in a directory above the manifest");
+    let path = keys.join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-pub fn now() -> u64 {
+/// Unix seconds now, read on every call (as authgate's clock is per request).
+pub fn clock() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs()
+}
+
+/// Unix seconds, read once per process: every token of a run is minted with the
+/// same `iat`/`exp`, so every stack sees byte-identical tokens.
+pub fn now() -> u64 {
+    static NOW: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *NOW.get_or_init(clock)
 }
 
 /// The request paths of issue 6.
@@ -199,11 +212,15 @@ pub fn authorization(alg: Alg, path: Path) -> Option<HeaderValue> {
         Path::Expired => mint(alg, &claims(now - 7200, now - 3600)),
         Path::BadSignature => {
             // A well-formed signature of the right length that does not verify:
-            // the valid token's signature with its first bit flipped.
+            // the valid token's signature with one bit flipped in its middle, so
+            // every algorithm pays a full verification (flipping a leading bit
+            // can push an RSA signature above the modulus, or an Ed25519 S above
+            // the group order, which are rejected before any real work).
             let token = mint(alg, &claims(now, now + 24 * 3600));
             let (message, sig) = token.rsplit_once('.').expect("three segments");
             let mut sig = URL_SAFE_NO_PAD.decode(sig).expect("base64url");
-            sig[0] ^= 0x80;
+            let middle = sig.len() / 2 - 1;
+            sig[middle] ^= 0x01;
             format!("{message}.{}", URL_SAFE_NO_PAD.encode(sig))
         }
     };
@@ -433,6 +450,96 @@ where
             FloorProj::Rejected { response } => {
                 Poll::Ready(Ok(response.take().expect("polled after completion")))
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The token cache's hit path, prototyped from the public API
+// ---------------------------------------------------------------------------
+
+/// The token cache, compiled from its source (it is crate-private; the file
+/// allows `dead_code` itself).
+#[path = "../../src/verify/cache.rs"]
+mod cache;
+
+/// The hit path of the verified-token cache as `AuthService` would run it, built
+/// here from the public API until the cache is wired in: header → SHA-256 →
+/// shard lookup → time re-check → principal clone into the extensions → DEBUG
+/// `authenticated` event → the app. A miss falls through to authgate.
+#[derive(Clone)]
+pub struct CacheProto {
+    cache: Arc<cache::TokenCache<Principal>>,
+    app: Router,
+    authgate: Router,
+}
+
+impl CacheProto {
+    /// Over [`app`], with `auth`'s token already cached.
+    pub fn new(alg: Alg, auth: &HeaderValue) -> Self {
+        Self::over(app(), alg, auth)
+    }
+
+    /// Over any `app` (the load target serves it under its own path).
+    pub fn over(app: Router, alg: Alg, auth: &HeaderValue) -> Self {
+        let cache = cache::TokenCache::default();
+        let token = auth
+            .to_str()
+            .expect("ascii")
+            .strip_prefix("Bearer ")
+            .expect("bearer");
+        let now = now();
+        let principal = Principal::new(
+            Some("user-4711".to_owned()),
+            Scheme::Bearer,
+            vec!["orders:read".to_owned(), "orders:write".to_owned()],
+        );
+        let time = cache::TimeClaims {
+            exp: Some(now + 24 * 3600),
+            nbf: None,
+            iat: Some(now),
+        };
+        cache.insert(token, cache::CachedEntry::new(principal, time, 0, now));
+        CacheProto {
+            cache: Arc::new(cache),
+            authgate: app.clone().layer(AuthLayer::new(authgate_config(alg))),
+            app,
+        }
+    }
+}
+
+impl Service<Request<Body>> for CacheProto {
+    type Response = Response<Body>;
+    type Error = std::convert::Infallible;
+    type Future = <Router as Service<Request<Body>>>::Future;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let hit = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|token| self.cache.get(token, clock(), LEEWAY_SECS, 0));
+        match hit {
+            Some(entry) => {
+                let principal = entry.value.clone();
+                tracing::event!(
+                    target: "authgate",
+                    tracing::Level::DEBUG,
+                    auth.scheme = "bearer",
+                    auth.subject = principal.subject(),
+                    jwt.kid = KID,
+                    jwt.iss = ISSUER,
+                    "authenticated"
+                );
+                req.extensions_mut().insert(principal);
+                self.app.call(req)
+            }
+            None => self.authgate.call(req),
         }
     }
 }
