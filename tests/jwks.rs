@@ -229,10 +229,13 @@ async fn keys_are_fetched_once_and_rotation_is_picked_up_after_the_cooldown() {
     assert_eq!(status, 200);
     assert_eq!(p.hits(), 2);
 
-    // The old key is removed: after the next refetch its tokens are unknown_key.
+    // The old key is removed: after the next refetch its tokens are unknown_key,
+    // including one that the verified-token cache holds.
+    let old = token(&clock, "rsa.pem", "a");
+    assert_eq!(call(&mut app, &old).await.0, 200);
+    assert_eq!(call(&mut app, &old).await.0, 200);
     p.set(Mode::Keys(jwk_set(&[jwk(rs256, "rsa2.pem", "b")]), None));
     clock.advance(301);
-    let old = token(&clock, "rsa.pem", "a");
     // The due refresh runs in the background; this request still sees key a.
     let (status, _, _) = call(&mut app, &old).await;
     assert_eq!(status, 200);

@@ -22,6 +22,7 @@ use crate::reason::Reason;
 use crate::rejection::Failure;
 use crate::verify::api_key;
 use crate::verify::basic::BasicVerifier;
+use crate::verify::cache::{CachedEntry, TimeClaims, TokenCache};
 use crate::verify::jwt::JwtVerifier;
 use crate::verify::remote::{RemoteKeys, Wait};
 
@@ -34,11 +35,26 @@ pub(crate) struct Shared {
     pub(crate) cfg: AuthConfig,
     pub(crate) jwt: Option<JwtVerifier>,
     pub(crate) remote: Option<Arc<RemoteKeys>>,
+    /// Verified JWTs (issue 6); `None` when turned off.
+    token_cache: Option<TokenCache<CachedJwt>>,
     pub(crate) basic: Option<Arc<BasicVerifier>>,
     pub(crate) responder: Responder,
     /// Requests without credentials pass on with no principal.
     pub(crate) optional: bool,
 }
+
+/// What a verified-token cache hit gives back.
+#[derive(Debug)]
+struct CachedJwt {
+    principal: Principal,
+    kid: Option<String>,
+    iss: Option<String>,
+    jti: Option<String>,
+}
+
+/// The key-set generation of a request: static keys never change (0); remote keys
+/// change with every different document; no keys at all never hit the cache.
+const NO_KEYS: u64 = u64::MAX;
 
 /// What to do with a request.
 pub(crate) enum Decision {
@@ -74,6 +90,12 @@ impl Shared {
                 .ok()
         });
         let basic = cfg.basic.clone().map(|b| Arc::new(BasicVerifier::new(b)));
+        let token_cache = cfg.jwt.as_ref().filter(|j| j.cache_entries > 0).map(|j| {
+            TokenCache::new(
+                j.cache_entries,
+                std::time::Duration::from_secs(j.cache_ttl_secs),
+            )
+        });
         let bearer = jwt.is_some() || !cfg.api_keys.is_empty();
         let mut responder = Responder::new(&cfg.realm, bearer, basic.is_some(), cfg.problem_body);
         if let Some(jwt) = cfg.jwt.as_ref().filter(|j| j.has_remote()) {
@@ -83,6 +105,7 @@ impl Shared {
             cfg,
             jwt,
             remote,
+            token_cache,
             basic,
             responder,
             optional,
@@ -262,6 +285,14 @@ impl Shared {
         }
         let now = self.cfg.now_secs();
         let snapshot = self.remote.as_ref().and_then(RemoteKeys::current);
+        let generation = match (&self.remote, &snapshot) {
+            (None, _) => 0,
+            (Some(_), Some(s)) => s.generation,
+            (Some(_), None) => NO_KEYS,
+        };
+        if let Some(hit) = self.cached(token, now, generation) {
+            return JwtStep::Done(Ok(hit));
+        }
         let verified = match jwt.verify(
             token,
             now,
@@ -297,10 +328,71 @@ impl Shared {
             .get("sub")
             .and_then(serde_json::Value::as_str);
         crate::event::authenticated("bearer", sub, verified.kid.as_deref(), iss);
-        JwtStep::Done(Ok(Principal::from_jwt(
-            verified.claims,
-            &jwt.config().scope_claim,
-        )))
+        let cached = self
+            .token_cache
+            .as_ref()
+            .filter(|_| generation != NO_KEYS)
+            .map(|_| {
+                let text = |name| {
+                    verified
+                        .claims
+                        .get(name)
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned)
+                };
+                let time = |name| {
+                    verified
+                        .claims
+                        .get(name)
+                        .and_then(crate::verify::jwt::numeric_date)
+                };
+                (
+                    TimeClaims {
+                        exp: time("exp"),
+                        nbf: time("nbf"),
+                        iat: time("iat"),
+                    },
+                    text("iss"),
+                    text("jti"),
+                )
+            });
+        let principal = Principal::from_jwt(verified.claims, &jwt.config().scope_claim);
+        if let (Some(cache), Some((time, iss, jti))) = (&self.token_cache, cached) {
+            let value = CachedJwt {
+                principal: principal.clone(),
+                kid: verified.kid,
+                iss,
+                jti,
+            };
+            cache.insert(token, CachedEntry::new(value, time, generation, now));
+        }
+        JwtStep::Done(Ok(principal))
+    }
+
+    /// A verified-token cache hit: the cache re-checked the time claims; the
+    /// revocation check runs on every request (a revoked `jti` is a miss, and the
+    /// full verification then names the reason).
+    fn cached(&self, token: &str, now: u64, generation: u64) -> Option<Principal> {
+        if generation == NO_KEYS {
+            return None;
+        }
+        let hit = self
+            .token_cache
+            .as_ref()?
+            .get(token, now, self.cfg.leeway_secs, generation)?;
+        let v = &hit.value;
+        if let (Some(check), Some(jti)) = (&self.cfg.revocation, v.jti.as_deref())
+            && check(jti)
+        {
+            return None;
+        }
+        crate::event::authenticated(
+            "bearer",
+            v.principal.subject(),
+            v.kid.as_deref(),
+            v.iss.as_deref(),
+        );
+        Some(v.principal.clone())
     }
 
     /// 503 `key_set_unavailable`: the remote key set cannot be had and no static

@@ -119,6 +119,8 @@ pub struct JwtConfig {
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) keys: Vec<JwtKey>,
     pub(crate) remote: RemoteKeysConfig,
+    pub(crate) cache_entries: usize,
+    pub(crate) cache_ttl_secs: u64,
     pub(crate) issuers: Vec<String>,
     pub(crate) audiences: Vec<String>,
     pub(crate) required_claims: Vec<String>,
@@ -133,6 +135,8 @@ impl JwtConfig {
             algorithms: algorithms.into_iter().collect(),
             keys: Vec::new(),
             remote: RemoteKeysConfig::default(),
+            cache_entries: crate::verify::cache::DEFAULT_MAX_ENTRIES,
+            cache_ttl_secs: crate::verify::cache::DEFAULT_TTL.as_secs(),
             issuers: Vec::new(),
             audiences: Vec::new(),
             required_claims: vec!["exp".to_owned()],
@@ -219,6 +223,19 @@ impl JwtConfig {
     /// Connect and whole-fetch timeout (default 5 s).
     pub fn jwks_timeout_secs(mut self, secs: u64) -> Self {
         self.remote.timeout_secs = secs;
+        self
+    }
+
+    /// The verified-token cache: at most `max_entries` tokens (default 10 000), each
+    /// served for at most `ttl_secs` (default 300) and never past its `exp`. A hit
+    /// skips decoding and the signature check, and re-checks `exp`/`nbf`/`iat`
+    /// against the clock; entries of a changed remote key set are dropped. Only
+    /// valid tokens are cached, keyed by SHA-256 of the token (the token itself
+    /// is not stored). `max_entries == 0` turns it off. Memory: about 1–1.5 KiB
+    /// per entry for typical tokens (see the `verify::cache` docs for the bound).
+    pub fn token_cache(mut self, max_entries: usize, ttl_secs: u64) -> Self {
+        self.cache_entries = max_entries;
+        self.cache_ttl_secs = ttl_secs;
         self
     }
 
@@ -634,6 +651,12 @@ fn check_jwt(jwt: &JwtConfig) -> Result<(), ConfigError> {
                 "contains an empty string; remove it or give the exact value tokens carry",
             ));
         }
+    }
+    if jwt.cache_ttl_secs > 86_400 {
+        return Err(ConfigError::new(
+            "bearer.jwt.token_cache",
+            "the TTL is over 86400 s; entries are re-verified at least daily (300 is usual)",
+        ));
     }
     if jwt.required_claims.iter().any(String::is_empty) {
         return Err(ConfigError::new(

@@ -26,23 +26,41 @@ impl Scheme {
 }
 
 /// Who made the request. The auth layer puts it in the request extensions; with
-/// the `axum` feature, handlers extract it directly.
-#[derive(Debug, Clone)]
+/// the `axum` feature, handlers extract it directly. Cloning is cheap (one `Arc`).
+#[derive(Clone)]
 pub struct Principal {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     subject: Option<String>,
     scheme: Scheme,
     scopes: Vec<String>,
-    claims: Option<Arc<Map<String, Value>>>,
+    claims: Option<Map<String, Value>>,
+}
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principal")
+            .field("subject", &self.inner.subject)
+            .field("scheme", &self.inner.scheme)
+            .field("scopes", &self.inner.scopes)
+            .field("claims", &self.inner.claims)
+            .finish()
+    }
 }
 
 impl Principal {
     /// A principal; used by verifiers and by tests of handlers.
     pub fn new(subject: Option<String>, scheme: Scheme, scopes: Vec<String>) -> Self {
         Principal {
-            subject,
-            scheme,
-            scopes,
-            claims: None,
+            inner: Arc::new(Inner {
+                subject,
+                scheme,
+                scopes,
+                claims: None,
+            }),
         }
     }
 
@@ -50,36 +68,38 @@ impl Principal {
         let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
         let scopes = scopes_from(&claims, scope_claim);
         Principal {
-            subject,
-            scheme: Scheme::Bearer,
-            scopes,
-            claims: Some(Arc::new(claims)),
+            inner: Arc::new(Inner {
+                subject,
+                scheme: Scheme::Bearer,
+                scopes,
+                claims: Some(claims),
+            }),
         }
     }
 
     /// The subject: a JWT's `sub`, a Basic user-id, or an API key's id.
     pub fn subject(&self) -> Option<&str> {
-        self.subject.as_deref()
+        self.inner.subject.as_deref()
     }
 
     /// The scheme used.
     pub fn scheme(&self) -> Scheme {
-        self.scheme
+        self.inner.scheme
     }
 
     /// The granted scopes.
     pub fn scopes(&self) -> &[String] {
-        &self.scopes
+        &self.inner.scopes
     }
 
     /// Whether `scope` was granted.
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        self.inner.scopes.iter().any(|s| s == scope)
     }
 
     /// The verified JWT claims (`None` for Basic and API keys).
     pub fn claims(&self) -> Option<&Map<String, Value>> {
-        self.claims.as_deref()
+        self.inner.claims.as_ref()
     }
 
     /// The verified claims deserialized into the caller's type.
@@ -88,7 +108,7 @@ impl Principal {
     ///
     /// When there are no claims or they do not fit `T`.
     pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        let claims = self.claims.as_deref().cloned().unwrap_or_default();
+        let claims = self.inner.claims.as_ref().cloned().unwrap_or_default();
         serde_json::from_value(Value::Object(claims))
     }
 }

@@ -57,10 +57,6 @@
 //! full sweep is paid for by the `cap / 8` inserts before the next one, so an
 //! insert costs O(1) amortized, even under a flood of distinct tokens.
 
-// Until `authenticate.rs` calls it (issue 6: the core author wires it in), only
-// the tests use this module.
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -80,6 +76,7 @@ pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(300);
 /// memory of one entry.
 pub(crate) const DEFAULT_MAX_CACHED_TOKEN_BYTES: usize = 4 * 1024;
 
+#[allow(dead_code)] // used by the tests and benchmarks
 /// The bytes one entry costs besides `size_of::<V>()` and the heap `V` owns: the
 /// map slot (digest, deadline, pointer) with hashbrown's control byte and load
 /// factor (7/8), plus the `Arc`'s two counters and the entry's own fields, plus
@@ -227,6 +224,7 @@ impl<V> TokenCache<V> {
         }
     }
 
+    #[allow(dead_code)] // used by the tests and benchmarks
     /// Tokens longer than `bytes` are never cached (default
     /// [`DEFAULT_MAX_CACHED_TOKEN_BYTES`]).
     #[must_use]
@@ -240,6 +238,7 @@ impl<V> TokenCache<V> {
         !self.shards.is_empty()
     }
 
+    #[allow(dead_code)] // used by the tests and benchmarks
     /// The configured bound on the number of entries.
     pub(crate) fn max_entries(&self) -> usize {
         self.max_entries
@@ -305,6 +304,7 @@ impl<V> TokenCache<V> {
         );
     }
 
+    #[allow(dead_code)] // used by the tests and benchmarks
     /// Drops every entry.
     pub(crate) fn clear(&self) {
         for shard in self.shards.iter() {

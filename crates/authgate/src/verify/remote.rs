@@ -19,6 +19,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
+use sha2::Digest as _;
 use tokio::sync::watch;
 
 use crate::config::{Clock, ConfigError, RemoteKeysConfig};
@@ -36,6 +37,9 @@ type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Byt
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     pub(crate) keys: Vec<JwtKey>,
+    /// Changes whenever the fetched key set differs from the previous one, so
+    /// verified-token cache entries of removed keys are never served.
+    pub(crate) generation: u64,
 }
 
 /// Where the key set comes from.
@@ -65,6 +69,9 @@ struct State {
     fatal: Option<ConfigError>,
     /// The JWKS URL found through discovery.
     discovered: Option<Uri>,
+    /// SHA-256 of the last good key-set document, and its generation.
+    body_digest: Option<[u8; 32]>,
+    key_generation: u64,
 }
 
 /// A remote key set shared by all clones of a layer.
@@ -261,7 +268,7 @@ impl RemoteKeys {
             let mut st = self.lock();
             st.in_flight = false;
             match result {
-                Ok((keys, max_age)) => {
+                Ok((keys, max_age, digest)) => {
                     let interval = max_age.map_or(self.cfg.refresh_secs, |a| {
                         a.clamp(MAX_AGE_RANGE.0, MAX_AGE_RANGE.1)
                     });
@@ -276,13 +283,20 @@ impl RemoteKeys {
                     }
                     st.last_success = Some(now);
                     st.last_error = None;
+                    if st.body_digest != Some(digest) {
+                        st.body_digest = Some(digest);
+                        st.key_generation += 1;
+                    }
                     st.next_refresh = now.saturating_add(interval);
                     st.serve_until = st.next_refresh.saturating_add(self.cfg.stale_secs);
                     *self
                         .snapshot
                         .write()
                         .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                        Some(Arc::new(Snapshot { keys }));
+                        Some(Arc::new(Snapshot {
+                            keys,
+                            generation: st.key_generation,
+                        }));
                 }
                 Err(failure) => {
                     let (msg, fatal) = match failure {
@@ -320,7 +334,7 @@ impl RemoteKeys {
         self.done.send_replace(generation);
     }
 
-    async fn fetch(&self) -> Result<(Vec<JwtKey>, Option<u64>), Failure> {
+    async fn fetch(&self) -> Result<(Vec<JwtKey>, Option<u64>, [u8; 32]), Failure> {
         let jwks_uri = match &self.source {
             Source::Jwks(uri) => uri.clone(),
             Source::Oidc { issuer, discovery } => {
@@ -337,7 +351,8 @@ impl RemoteKeys {
         };
         let (body, max_age) = self.get(&jwks_uri).await?;
         let keys = parse_jwk_set(&body, &self.host)?;
-        Ok((keys, max_age))
+        let digest = sha2::Sha256::digest(&body).into();
+        Ok((keys, max_age, digest))
     }
 
     /// OpenID Connect Discovery 1.0 §4: fetch the configuration and check that its
