@@ -172,14 +172,22 @@ pub(crate) fn scope_chars(s: &str) -> String {
 
 /// An RFC 9457 problem object with the SPEC's `reason` member.
 fn problem_json(status: StatusCode, f: &Failure) -> Bytes {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": f.public_detail(),
-        "reason": f.reason.public_code(),
-    });
-    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+    // Written directly (one buffer) rather than through a `json!` map: rejections
+    // must stay cheap, floods of bad requests are how auth layers get attacked.
+    // Members in alphabetical order, as serde_json's map would write them.
+    let detail = f.public_detail();
+    let mut out = Vec::with_capacity(96 + detail.len());
+    out.extend_from_slice(b"{\"detail\":");
+    // Serializing a `&str` into a `Vec` cannot fail; it escapes as JSON requires.
+    let _ = serde_json::to_writer(&mut out, detail);
+    out.extend_from_slice(b",\"reason\":\"");
+    out.extend_from_slice(f.reason.public_code().as_bytes());
+    out.extend_from_slice(b"\",\"status\":");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.extend_from_slice(b",\"title\":\"");
+    out.extend_from_slice(status.canonical_reason().unwrap_or("Error").as_bytes());
+    out.extend_from_slice(b"\",\"type\":\"about:blank\"}");
+    Bytes::from(out)
 }
 
 #[cfg(test)]
@@ -282,6 +290,14 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
         assert_eq!(body["reason"], "key_set_unavailable");
         assert_eq!(body["status"], 503);
+        assert_eq!(body["type"], "about:blank");
+        assert_eq!(body["title"], "Service Unavailable");
+        let mut quoted = fail(Reason::TokenExpired, SchemeLabel::Bearer);
+        quoted.detail = "a \"quoted\" \\ detail\n".into();
+        let res: Response<Bytes> = r.respond(&quoted);
+        let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        assert_eq!(body["detail"], "a \"quoted\" \\ detail\n");
+        assert_eq!(body.as_object().unwrap().len(), 5);
         let quiet = Responder::new("api", true, false, false);
         let res: Response<Bytes> = quiet.respond(&fail(Reason::TokenExpired, SchemeLabel::Bearer));
         assert!(res.body().is_empty() && !res.headers().contains_key(CONTENT_TYPE));

@@ -186,6 +186,20 @@ fn parse_bearer(token: &[u8]) -> Credentials<'_> {
     }
 }
 
+/// The b64token characters (RFC 6750 §2.1) as a lookup table: the check runs
+/// over every byte of every token.
+static B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        i += 1;
+    }
+    table
+};
+
 /// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
 fn check_b64token(token: &[u8]) -> Result<(), &'static str> {
     if token.is_empty() {
@@ -196,8 +210,7 @@ fn check_b64token(token: &[u8]) -> Result<(), &'static str> {
         return Err("the Bearer token has no characters before its '=' padding");
     }
     for &b in &token[..body_len] {
-        let ok = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-        if !ok {
+        if !B64TOKEN[usize::from(b)] {
             return Err(match b {
                 b' ' | b'\t' => {
                     "the Bearer credentials contain more than one word; RFC 6750 §2.1 allows exactly one token"
