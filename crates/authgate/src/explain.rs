@@ -94,16 +94,7 @@ pub(crate) async fn explain(
                 .iter()
                 .filter_map(|v| v.to_str().ok().map(str::to_owned))
                 .collect();
-            e.signature_verified = matches!(
-                f.reason,
-                Reason::TokenExpired
-                    | Reason::TokenNotYetValid
-                    | Reason::TokenIssuedInFuture
-                    | Reason::IssuerMismatch
-                    | Reason::AudienceMismatch
-                    | Reason::MissingClaim
-                    | Reason::TokenRevoked
-            ) && e.header.is_some();
+            e.signature_verified = f.reason.follows_signature_check() && e.header.is_some();
             e.reason = Some(f.reason);
             e.detail = Some(f.detail.into_owned());
             e.hint = f.hint.map(|h| h.into_owned());

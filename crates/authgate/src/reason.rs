@@ -214,6 +214,36 @@ impl Reason {
         }
     }
 
+    /// Whether a JWT rejected for this reason had a verified signature: the claim
+    /// checks run only after the signature (SPEC §2 order), so their reasons
+    /// imply it, and the token's claims can be trusted.
+    pub fn follows_signature_check(self) -> bool {
+        match self {
+            Reason::MissingClaim
+            | Reason::TokenExpired
+            | Reason::TokenNotYetValid
+            | Reason::TokenIssuedInFuture
+            | Reason::IssuerMismatch
+            | Reason::AudienceMismatch
+            | Reason::TokenRevoked => true,
+            Reason::MissingCredentials
+            | Reason::UnsupportedScheme
+            | Reason::MalformedCredentials
+            | Reason::MultipleCredentials
+            | Reason::TokenMalformed
+            | Reason::AlgorithmNotAllowed
+            | Reason::UnknownKey
+            | Reason::SignatureInvalid
+            | Reason::UnknownApiKey
+            | Reason::UnknownUser
+            | Reason::WrongPassword
+            | Reason::InsufficientScope
+            | Reason::AccessDenied
+            | Reason::KeySetUnavailable
+            | Reason::InternalError => false,
+        }
+    }
+
     /// `auth.outcome` of SPEC §3.
     pub fn outcome(self) -> &'static str {
         match self.status() {
@@ -308,6 +338,27 @@ mod tests {
             };
             assert_eq!(reason.bearer_error(), expected, "{reason}");
         }
+    }
+
+    #[test]
+    fn reasons_after_the_signature_follow_the_spec_order() {
+        let after: Vec<&str> = ALL_REASONS
+            .iter()
+            .filter(|r| r.follows_signature_check())
+            .map(|r| r.code())
+            .collect();
+        assert_eq!(
+            after,
+            [
+                "token_expired",
+                "token_not_yet_valid",
+                "token_issued_in_future",
+                "issuer_mismatch",
+                "audience_mismatch",
+                "missing_claim",
+                "token_revoked"
+            ]
+        );
     }
 
     #[test]
