@@ -44,7 +44,8 @@ def main():
     print("median ns per request (criterion), `<ALG>/<path>` × stack\n")
     print("| ALG/path | " + " | ".join(stacks) + " |")
     print("|---|" + "---:|" * len(stacks))
-    for alg in ALGS:
+    algs = ALGS + sorted({n.split("/")[0] for n in medians} - set(ALGS))
+    for alg in algs:
         for path in PATHS:
             row = [medians.get(f"{alg}/{path}/{s}") for s in stacks]
             if any(v is not None for v in row):

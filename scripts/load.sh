@@ -2,17 +2,16 @@
 # End-to-end load over loopback (issue 6): wrk against the `load_target` example
 # (one tokio worker), same run for every route, so the ratios are comparable:
 #
-#   /noauth  no auth layer (baseline)
-#   /hs256   authgate, HS256 token
-#   /rs256   authgate, RS256 token
-#   /rs256-cache-proto  RS256 through the token cache's hit path, prototyped in
-#            crates/authgate/benches/support (until the cache is in AuthLayer)
+#   /noauth                       no auth layer (baseline)
+#   /hs256, /rs256                authgate, token cache off
+#   /hs256-cached, /rs256-cached  authgate, default token cache (hits)
 #
 # Bounded: each route gets DURATION (default 10s) of load, the server exits by
 # itself after 5 minutes at most, and only 127.0.0.1 is ever contacted.
 #
 #   scripts/load.sh                      # 32 connections, 10 s per route
 #   DURATION=5s CONNECTIONS=64 scripts/load.sh
+#   FEATURES=jwks scripts/load.sh        # build authgate with extra features
 #
 # Installs wrk with apt-get when it is missing (Debian's package).
 set -euo pipefail
@@ -28,7 +27,8 @@ if ! command -v wrk >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
 
-cargo build --release -q -p authgate --example load_target
+# FEATURES: extra authgate features for the build (e.g. FEATURES=jwks).
+cargo build --release -q -p authgate --example load_target ${FEATURES:+--features "$FEATURES"}
 bin=target/release/examples/load_target
 
 work=$(mktemp -d)
@@ -53,16 +53,17 @@ check() { # route token: the route must answer 200 before it is loaded
 check /noauth ""
 check /hs256 "$hs"
 check /rs256 "$rs"
-check /rs256-cache-proto "$rs"
+check /hs256-cached "$hs"
+check /rs256-cached "$rs"
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, server: 1 tokio worker"
 printf '%-20s %12s %10s\n' route req/s ratio
 baseline=""
-for route in noauth hs256 rs256 rs256-cache-proto; do
+for route in noauth hs256 hs256-cached rs256 rs256-cached; do
     case $route in
         noauth) header=() ;;
-        hs256) header=(-H "Authorization: Bearer $hs") ;;
+        hs256*) header=(-H "Authorization: Bearer $hs") ;;
         *) header=(-H "Authorization: Bearer $rs") ;;
     esac
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "${header[@]}" "$base/$route")

@@ -6,7 +6,7 @@
 //! - `baseline` (axum 0.8, no auth) and `baseline-axum07` (axum 0.7, no auth:
 //!   jwt-authorizer 0.15 runs on axum 0.7);
 //! - `floor`: the bare `jsonwebtoken::decode` layer (v11, aws_lc_rs);
-//! - `authgate`;
+//! - `authgate` (token cache off: the peers have none either);
 //! - `jwt-authorizer`: jwt-authorizer 0.15 (jsonwebtoken 9, ring), claims as
 //!   `serde_json::Value`, issuer, audience and leeway as the others;
 //! - `axum-jwt-auth`: axum-jwt-auth 0.7 (jsonwebtoken 10, rust_crypto), an

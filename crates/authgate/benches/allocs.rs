@@ -131,17 +131,6 @@ fn main() {
                 }
             }
         }
-        // The token cache's hit path (prototype, see `support::CacheProto`).
-        let name = format!("{}/valid/cache-proto", alg.name());
-        if (exact && name == filter) || (!exact && name.contains(&filter)) {
-            let auth = support::authorization(alg, Path::Valid);
-            let proto = support::CacheProto::new(alg, auth.as_ref().expect("token"));
-            let (allocs, reallocs, bytes) = count(&rt, proto, auth);
-            println!(
-                "{name:<32} {allocs:>8.2} {:>+8.2} {reallocs:>8.2} {bytes:>10.0}",
-                allocs - baseline[path_index(Path::Valid)]
-            );
-        }
     }
     if !exact {
         claims_memory();

@@ -4,9 +4,8 @@
 //! Benchmarks are named `<ALG>/<path>/<stack>` (e.g. `HS256/valid/authgate`):
 //! ALG in HS256, RS256, ES256, EdDSA; path in `valid`, `missing`, `expired`,
 //! `bad_signature`; stack in `baseline` (axum, no auth), `floor` (a bare layer
-//! calling `jsonwebtoken::decode`), `authgate`. `<ALG>/valid/cache-proto` is the
-//! token-cache hit path prototyped outside authgate (`support::CacheProto`) until
-//! the cache is wired into `AuthLayer`; then `authgate-cached` replaces it.
+//! calling `jsonwebtoken::decode`), `authgate` (token cache off),
+//! `authgate-cached` (default token cache, warmed: `valid` is a hit).
 //!
 //! No tracing subscriber is installed, so events are discarded at the callsite;
 //! the last group, `HS256/{missing,valid}/authgate-subscriber`, installs a `fmt`
@@ -93,16 +92,6 @@ fn stacks(c: &mut Criterion) {
                 measure(&mut group, &rt, &name, svc, auth);
             }
         }
-        let auth = support::authorization(alg, Path::Valid);
-        let proto = support::CacheProto::new(alg, auth.as_ref().expect("valid has a token"));
-        check(
-            &rt,
-            &proto,
-            auth.as_ref(),
-            http::StatusCode::OK,
-            "cache-proto",
-        );
-        measure(&mut group, &rt, "valid/cache-proto", proto, auth);
         group.finish();
     }
 }

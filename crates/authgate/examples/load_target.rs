@@ -2,11 +2,9 @@
 //! worker thread, three routes that differ only in authentication:
 //!
 //! - `GET /noauth` — no auth layer (the baseline);
-//! - `GET /hs256` — authgate, HS256;
-//! - `GET /rs256` — authgate, RS256;
-//! - `GET /rs256-cache-proto` — RS256 through the token cache's hit path as
-//!   prototyped in `benches/support` (`CacheProto`), until the cache is wired
-//!   into `AuthLayer`.
+//! - `GET /hs256`, `GET /rs256` — authgate, token cache off;
+//! - `GET /hs256-cached`, `GET /rs256-cached` — authgate with the default token
+//!   cache (every request after the first is a hit).
 //!
 //! Keys, claims and tokens are those of `benches/support`. It prints
 //! `listening on http://ADDR` on stderr, then one `token <ALG> <JWT>` line per
@@ -28,7 +26,6 @@ use std::time::Duration;
 use authgate::AuthLayer;
 use axum::Router;
 use axum::routing::get;
-use http::HeaderValue;
 
 use support::{Alg, Path};
 
@@ -36,22 +33,24 @@ async fn ok() -> &'static str {
     "ok"
 }
 
-fn app(rs256: &HeaderValue) -> Router {
-    let authed = |alg: Alg, route: &str| {
+fn app() -> Router {
+    let authed = |route: &str, cfg| {
         Router::new()
             .route(route, get(ok))
-            .layer(AuthLayer::new(support::authgate_config(alg)))
+            .layer(AuthLayer::new(cfg))
     };
-    let proto = support::CacheProto::over(
-        Router::new().route("/rs256-cache-proto", get(ok)),
-        Alg::Rs256,
-        rs256,
-    );
     Router::new()
         .route("/noauth", get(ok))
-        .merge(authed(Alg::Hs256, "/hs256"))
-        .merge(authed(Alg::Rs256, "/rs256"))
-        .route_service("/rs256-cache-proto", proto)
+        .merge(authed("/hs256", support::authgate_config(Alg::Hs256)))
+        .merge(authed("/rs256", support::authgate_config(Alg::Rs256)))
+        .merge(authed(
+            "/hs256-cached",
+            support::authgate_cached_config(Alg::Hs256),
+        ))
+        .merge(authed(
+            "/rs256-cached",
+            support::authgate_cached_config(Alg::Rs256),
+        ))
 }
 
 fn main() {
@@ -95,8 +94,6 @@ fn main() {
         }
         out.flush().expect("stdout");
         drop(out);
-        axum::serve(listener, app(&tokens[1].1))
-            .await
-            .expect("serve");
+        axum::serve(listener, app()).await.expect("serve");
     });
 }

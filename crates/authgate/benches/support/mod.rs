@@ -5,7 +5,9 @@
 //! - `floor`: the same app behind [`FloorLayer`], a bare layer that calls
 //!   `jsonwebtoken::decode` (aws_lc_rs, as authgate) with a prebuilt `Validation`
 //!   and `DecodingKey`, 401 on any error: the least work a correct JWT layer does;
-//! - `authgate`: the same app behind [`authgate::AuthLayer`].
+//! - `authgate`: the same app behind [`authgate::AuthLayer`], token cache off;
+//! - `authgate-cached`: the same with the default token cache (10 000 entries,
+//!   300 s), warmed by the status check before measuring, so `valid` is a hit.
 //!
 //! Every stack sees the same claims: `iss`, `aud`, `sub`, `scope`, `iat`, `exp`,
 //! `jti`, with a `kid` in the header; the floor and authgate check the same
@@ -19,7 +21,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use authgate::{AuthConfig, AuthLayer, JwtConfig, JwtKey, Principal, Scheme};
+use authgate::{AuthConfig, AuthLayer, JwtConfig, JwtKey};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
@@ -254,15 +256,27 @@ pub fn floor(alg: Alg) -> Router {
     app().layer(FloorLayer::new(alg))
 }
 
+/// authgate's configuration for `alg`, the token cache off.
 pub fn authgate_config(alg: Alg) -> AuthConfig {
+    config(alg, false)
+}
+
+/// authgate's configuration for `alg` with the default token cache.
+pub fn authgate_cached_config(alg: Alg) -> AuthConfig {
+    config(alg, true)
+}
+
+fn config(alg: Alg, cache: bool) -> AuthConfig {
+    let mut jwt = JwtConfig::new([alg.authgate()])
+        .key(alg.authgate_key())
+        .issuer(ISSUER)
+        .audience(AUDIENCE);
+    if !cache {
+        jwt = jwt.token_cache(0, 0);
+    }
     AuthConfig::builder()
         .leeway_secs(LEEWAY_SECS)
-        .jwt(
-            JwtConfig::new([alg.authgate()])
-                .key(alg.authgate_key())
-                .issuer(ISSUER)
-                .audience(AUDIENCE),
-        )
+        .jwt(jwt)
         .build()
         .expect("valid config")
 }
@@ -271,13 +285,17 @@ pub fn authgate(alg: Alg) -> Router {
     app().layer(AuthLayer::new(authgate_config(alg)))
 }
 
-/// The stacks; `authgate-cached` joins once the token cache is wired into
-/// `AuthLayer` (then `authgate` is the same layer with the cache turned off).
+pub fn authgate_cached(alg: Alg) -> Router {
+    app().layer(AuthLayer::new(authgate_cached_config(alg)))
+}
+
+/// The stacks of issue 6.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stack {
     Baseline,
     Floor,
     Authgate,
+    AuthgateCached,
 }
 
 impl Stack {
@@ -286,6 +304,7 @@ impl Stack {
             Stack::Baseline => "baseline",
             Stack::Floor => "floor",
             Stack::Authgate => "authgate",
+            Stack::AuthgateCached => "authgate-cached",
         }
     }
 
@@ -294,14 +313,17 @@ impl Stack {
             Stack::Baseline => baseline(),
             Stack::Floor => floor(alg),
             Stack::Authgate => authgate(alg),
+            Stack::AuthgateCached => authgate_cached(alg),
         }
     }
 
     /// Baseline has no auth: only `valid` and `missing` are worth measuring, as
-    /// the reference for each.
+    /// the reference for each. Only valid tokens are cached, so the cache changes
+    /// nothing on the other paths: `authgate-cached` measures `valid` alone.
     pub fn paths(self) -> &'static [Path] {
         match self {
             Stack::Baseline => &[Path::Valid, Path::Missing],
+            Stack::AuthgateCached => &[Path::Valid],
             _ => &PATHS,
         }
     }
@@ -314,7 +336,12 @@ impl Stack {
     }
 }
 
-pub const STACKS: [Stack; 3] = [Stack::Baseline, Stack::Floor, Stack::Authgate];
+pub const STACKS: [Stack; 4] = [
+    Stack::Baseline,
+    Stack::Floor,
+    Stack::Authgate,
+    Stack::AuthgateCached,
+];
 
 /// One request through `svc`: `ready` + `call`, the response dropped; returns
 /// the status (checked once before measuring, and kept alive for the optimiser).
@@ -450,96 +477,6 @@ where
             FloorProj::Rejected { response } => {
                 Poll::Ready(Ok(response.take().expect("polled after completion")))
             }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The token cache's hit path, prototyped from the public API
-// ---------------------------------------------------------------------------
-
-/// The token cache, compiled from its source (it is crate-private; the file
-/// allows `dead_code` itself).
-#[path = "../../src/verify/cache.rs"]
-mod cache;
-
-/// The hit path of the verified-token cache as `AuthService` would run it, built
-/// here from the public API until the cache is wired in: header → SHA-256 →
-/// shard lookup → time re-check → principal clone into the extensions → DEBUG
-/// `authenticated` event → the app. A miss falls through to authgate.
-#[derive(Clone)]
-pub struct CacheProto {
-    cache: Arc<cache::TokenCache<Principal>>,
-    app: Router,
-    authgate: Router,
-}
-
-impl CacheProto {
-    /// Over [`app`], with `auth`'s token already cached.
-    pub fn new(alg: Alg, auth: &HeaderValue) -> Self {
-        Self::over(app(), alg, auth)
-    }
-
-    /// Over any `app` (the load target serves it under its own path).
-    pub fn over(app: Router, alg: Alg, auth: &HeaderValue) -> Self {
-        let cache = cache::TokenCache::default();
-        let token = auth
-            .to_str()
-            .expect("ascii")
-            .strip_prefix("Bearer ")
-            .expect("bearer");
-        let now = now();
-        let principal = Principal::new(
-            Some("user-4711".to_owned()),
-            Scheme::Bearer,
-            vec!["orders:read".to_owned(), "orders:write".to_owned()],
-        );
-        let time = cache::TimeClaims {
-            exp: Some(now + 24 * 3600),
-            nbf: None,
-            iat: Some(now),
-        };
-        cache.insert(token, cache::CachedEntry::new(principal, time, 0, now));
-        CacheProto {
-            cache: Arc::new(cache),
-            authgate: app.clone().layer(AuthLayer::new(authgate_config(alg))),
-            app,
-        }
-    }
-}
-
-impl Service<Request<Body>> for CacheProto {
-    type Response = Response<Body>;
-    type Error = std::convert::Infallible;
-    type Future = <Router as Service<Request<Body>>>::Future;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        let hit = req
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .and_then(|token| self.cache.get(token, clock(), LEEWAY_SECS, 0));
-        match hit {
-            Some(entry) => {
-                let principal = entry.value.clone();
-                tracing::event!(
-                    target: "authgate",
-                    tracing::Level::DEBUG,
-                    auth.scheme = "bearer",
-                    auth.subject = principal.subject(),
-                    jwt.kid = KID,
-                    jwt.iss = ISSUER,
-                    "authenticated"
-                );
-                req.extensions_mut().insert(principal);
-                self.app.call(req)
-            }
-            None => self.authgate.call(req),
         }
     }
 }
