@@ -12,6 +12,7 @@ use crate::verify::keys::JwtKey;
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     pub(crate) keys: Vec<JwtKey>,
+    pub(crate) generation: u64,
 }
 
 /// What waiting is for.
