@@ -571,7 +571,20 @@ fn parse_jwk_set(body: &[u8], host: &str) -> Result<Vec<JwtKey>, Failure> {
             }
         };
         match JwtKey::from_jwk(&jwk) {
-            Ok(key) => keys.push(key),
+            Ok(key) => {
+                if key.kid().is_some() && keys.iter().any(|k: &JwtKey| k.kid() == key.kid()) {
+                    // Both are kept; a token naming this kid tries each key that
+                    // fits its alg (SECURITY-CASES G-16).
+                    tracing::event!(
+                        target: "authgate",
+                        tracing::Level::WARN,
+                        jwks.host = %host,
+                        jwt.kid = kid.as_deref(),
+                        "the remote key set has two keys with the same kid"
+                    );
+                }
+                keys.push(key);
+            }
             Err(e) => skip(e.message()),
         }
     }
@@ -613,6 +626,12 @@ mod tests {
         ]}"#;
         let keys = parse_jwk_set(body, "h").unwrap();
         assert_eq!(keys.len(), 1);
+        // Two keys with one kid are both kept (each is tried).
+        let dup = br#"{"keys":[
+            {"kty":"EC","crv":"P-256","kid":"d","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+            {"kty":"EC","crv":"P-256","kid":"d","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+        ]}"#;
+        assert_eq!(parse_jwk_set(dup, "h").unwrap().len(), 2);
         assert_eq!(keys[0].kid(), Some("s"));
         assert!(parse_jwk_set(b"<html>", "h").is_err());
         assert!(parse_jwk_set(br#"{"keys":"x"}"#, "h").is_err());
