@@ -78,7 +78,7 @@ pub type RevocationCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// Remote key set settings (`jwks_url` / `oidc_issuer` and their tuning keys,
 /// SPEC §4). Set through [`JwtConfig`]'s `jwks_*` methods; needs the `jwks` feature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RemoteKeysConfig {
     pub(crate) jwks_url: Option<String>,
     pub(crate) oidc_issuer: Option<String>,
@@ -87,6 +87,23 @@ pub struct RemoteKeysConfig {
     pub(crate) refetch_cooldown_secs: u64,
     pub(crate) stale_secs: u64,
     pub(crate) timeout_secs: u64,
+}
+
+impl fmt::Debug for RemoteKeysConfig {
+    /// URLs with user-info or a query (which sometimes carry credentials) are
+    /// shown redacted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = |u: &Option<String>| u.as_deref().map(crate::summary::redact_url);
+        f.debug_struct("RemoteKeysConfig")
+            .field("jwks_url", &url(&self.jwks_url))
+            .field("oidc_issuer", &url(&self.oidc_issuer))
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("refresh_secs", &self.refresh_secs)
+            .field("refetch_cooldown_secs", &self.refetch_cooldown_secs)
+            .field("stale_secs", &self.stale_secs)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
 }
 
 /// Default `jwks_refresh_secs`.
@@ -759,6 +776,15 @@ mod tests {
         assert_eq!(err.key(), "leeway_secs");
         let err = build(jwt.scope_claim("a..b")).unwrap_err();
         assert_eq!(err.key(), "bearer.jwt.scope_claim");
+    }
+
+    #[test]
+    fn debug_redacts_credentials_in_key_set_urls() {
+        let jwt = JwtConfig::new([Algorithm::RS256])
+            .jwks_url("https://user:s3cret-pw@id.example.com/jwks?token=s3cret-q");
+        let dbg = format!("{:?}", jwt.remote);
+        assert!(!dbg.contains("s3cret"), "{dbg}");
+        assert!(dbg.contains("id.example.com"), "{dbg}");
     }
 
     #[test]

@@ -256,7 +256,7 @@ impl fmt::Display for CorsPreflight {
 }
 
 /// `scheme://[redacted]@host/path?[redacted]`: user-info and query removed.
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     let (scheme, rest) = match url.split_once("://") {
         Some((s, r)) => (Some(s), r),
         None => (None, url),

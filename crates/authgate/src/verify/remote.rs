@@ -88,8 +88,9 @@ pub(crate) struct RemoteKeys {
 
 impl fmt::Debug for RemoteKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URLs may carry credentials: show the host and the (redacted) config.
         f.debug_struct("RemoteKeys")
-            .field("source", &self.source)
+            .field("host", &self.host)
             .field("cfg", &self.cfg)
             .finish_non_exhaustive()
     }
