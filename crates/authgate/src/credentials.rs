@@ -33,7 +33,7 @@ impl SchemeLabel {
 }
 
 /// What the request carries.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub(crate) enum Credentials<'a> {
     /// No usable `Authorization` field.
     Missing(Missing),
@@ -57,6 +57,28 @@ pub(crate) enum Credentials<'a> {
         /// What was duplicated.
         detail: &'static str,
     },
+}
+
+impl std::fmt::Debug for Credentials<'_> {
+    /// The Bearer token is never printed (`BasicCredentials` redacts itself).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Missing(m) => f.debug_tuple("Missing").field(m).finish(),
+            Credentials::Bearer(_) => f.write_str("Bearer([redacted])"),
+            Credentials::Basic(c) => f.debug_tuple("Basic").field(c).finish(),
+            Credentials::Unsupported(l) => f.debug_tuple("Unsupported").field(l).finish(),
+            Credentials::Malformed { scheme, detail } => f
+                .debug_struct("Malformed")
+                .field("scheme", scheme)
+                .field("detail", detail)
+                .finish(),
+            Credentials::Multiple { scheme, detail } => f
+                .debug_struct("Multiple")
+                .field("scheme", scheme)
+                .field("detail", detail)
+                .finish(),
+        }
+    }
 }
 
 /// Why credentials count as missing; each case gets its own hint.
@@ -577,6 +599,12 @@ mod tests {
         ));
         let uri: Uri = "/x?not_access_token=1".parse().unwrap();
         assert_eq!(parse(&one, &uri), Credentials::Bearer("abc"));
+    }
+
+    #[test]
+    fn bearer_debug_is_redacted() {
+        let s = format!("{:?}", parse_one(b"Bearer abc.def.secret-signature"));
+        assert_eq!(s, "Bearer([redacted])");
     }
 
     #[test]
