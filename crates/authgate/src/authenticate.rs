@@ -22,7 +22,7 @@ use crate::reason::Reason;
 use crate::rejection::Failure;
 use crate::verify::api_key;
 use crate::verify::basic::BasicVerifier;
-use crate::verify::cache::{CachedEntry, TimeClaims, TokenCache};
+use crate::verify::cache::{CachedEntry, TokenCache};
 use crate::verify::jwt::JwtVerifier;
 use crate::verify::remote::{RemoteKeys, Wait};
 
@@ -319,52 +319,24 @@ impl Shared {
                 return fail(with_remote_context(f, remote));
             }
         };
-        let iss = verified
-            .claims
-            .get("iss")
-            .and_then(serde_json::Value::as_str);
-        let sub = verified
-            .claims
-            .get("sub")
-            .and_then(serde_json::Value::as_str);
-        crate::event::authenticated("bearer", sub, verified.kid.as_deref(), iss);
-        let cached = self
-            .token_cache
-            .as_ref()
-            .filter(|_| generation != NO_KEYS)
-            .map(|_| {
-                let text = |name| {
-                    verified
-                        .claims
-                        .get(name)
-                        .and_then(serde_json::Value::as_str)
-                        .map(str::to_owned)
-                };
-                let time = |name| {
-                    verified
-                        .claims
-                        .get(name)
-                        .and_then(crate::verify::jwt::numeric_date)
-                };
-                (
-                    TimeClaims {
-                        exp: time("exp"),
-                        nbf: time("nbf"),
-                        iat: time("iat"),
-                    },
-                    text("iss"),
-                    text("jti"),
-                )
-            });
-        let principal = Principal::from_jwt(verified.claims, &jwt.config().scope_claim);
-        if let (Some(cache), Some((time, iss, jti))) = (&self.token_cache, cached) {
+        crate::event::authenticated(
+            "bearer",
+            verified.sub.as_deref(),
+            verified.kid.as_deref(),
+            verified.iss.as_deref(),
+        );
+        let principal = Principal::from_jwt(verified.payload, verified.sub, verified.scopes);
+        if let Some(cache) = self.token_cache.as_ref().filter(|_| generation != NO_KEYS) {
             let value = CachedJwt {
                 principal: principal.clone(),
                 kid: verified.kid,
-                iss,
-                jti,
+                iss: verified.iss,
+                jti: verified.jti,
             };
-            cache.insert(token, CachedEntry::new(value, time, generation, now));
+            cache.insert(
+                token,
+                CachedEntry::new(value, verified.time, generation, now),
+            );
         }
         JwtStep::Done(Ok(principal))
     }

@@ -342,7 +342,7 @@ fn denied(principal: &Principal, denial: Denial, headers: &HeaderMap) -> Failure
     {
         f.token_fp = Some(crate::event::token_fingerprint(token));
     }
-    if principal.scheme() == Scheme::Bearer && principal.claims().is_none() {
+    if principal.scheme() == Scheme::Bearer && !principal.is_jwt() {
         // An API-key principal: its subject is the key's configured id.
         f.key_id = principal.subject().map(str::to_owned);
     }

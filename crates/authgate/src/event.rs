@@ -131,22 +131,25 @@ pub(crate) fn authenticated(
     kid: Option<&str>,
     iss: Option<&str>,
 ) {
-    let subject = subject.map(cap);
-    let kid = kid.map(cap);
-    let iss = iss.map(cap);
-    tracing::event!(
-        target: "authgate",
-        tracing::Level::DEBUG,
-        auth.scheme = scheme,
-        auth.subject = subject.as_deref(),
-        jwt.kid = kid.as_deref(),
-        jwt.iss = iss.as_deref(),
-        "authenticated"
-    );
-    if let Some(subject) = subject.as_deref() {
+    // Nothing is capped (or formatted) unless a subscriber wants the event.
+    if tracing::enabled!(target: "authgate", tracing::Level::DEBUG) {
+        let subject = subject.map(cap);
+        let kid = kid.map(cap);
+        let iss = iss.map(cap);
+        tracing::event!(
+            target: "authgate",
+            tracing::Level::DEBUG,
+            auth.scheme = scheme,
+            auth.subject = subject.as_deref(),
+            jwt.kid = kid.as_deref(),
+            jwt.iss = iss.as_deref(),
+            "authenticated"
+        );
+    }
+    if let Some(subject) = subject {
         let span = tracing::Span::current();
         if span.has_field("auth.subject") {
-            span.record("auth.subject", subject);
+            span.record("auth.subject", &*cap(subject));
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The authenticated caller, as handlers see it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -32,12 +32,27 @@ pub struct Principal {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     subject: Option<String>,
     scheme: Scheme,
     scopes: Vec<String>,
-    claims: Option<Map<String, Value>>,
+    jwt: Option<JwtClaims>,
+}
+
+/// A verified JWT's claim set: the JSON as it was verified, and the map built
+/// from it on first use (most requests never ask for it; issue 6).
+struct JwtClaims {
+    json: Box<[u8]>,
+    map: OnceLock<Map<String, Value>>,
+}
+
+impl JwtClaims {
+    fn map(&self) -> &Map<String, Value> {
+        // The JSON passed the same strict parser when the token was verified, so
+        // this cannot fail; were it to, no claims is the safe answer.
+        self.map
+            .get_or_init(|| crate::verify::json::parse_object(&self.json).unwrap_or_default())
+    }
 }
 
 impl std::fmt::Debug for Principal {
@@ -46,7 +61,7 @@ impl std::fmt::Debug for Principal {
             .field("subject", &self.inner.subject)
             .field("scheme", &self.inner.scheme)
             .field("scopes", &self.inner.scopes)
-            .field("claims", &self.inner.claims)
+            .field("claims", &self.claims())
             .finish()
     }
 }
@@ -59,22 +74,30 @@ impl Principal {
                 subject,
                 scheme,
                 scopes,
-                claims: None,
+                jwt: None,
             }),
         }
     }
 
-    pub(crate) fn from_jwt(claims: Map<String, Value>, scope_claim: &str) -> Self {
-        let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-        let scopes = scopes_from(&claims, scope_claim);
+    /// A Bearer JWT principal: `json` is the verified claim set, `subject` its
+    /// `sub`, `scopes` from the scope claim.
+    pub(crate) fn from_jwt(json: Vec<u8>, subject: Option<String>, scopes: Vec<String>) -> Self {
         Principal {
             inner: Arc::new(Inner {
                 subject,
                 scheme: Scheme::Bearer,
                 scopes,
-                claims: Some(claims),
+                jwt: Some(JwtClaims {
+                    json: json.into_boxed_slice(),
+                    map: OnceLock::new(),
+                }),
             }),
         }
+    }
+
+    /// Whether this principal came from a JWT (it has claims).
+    pub(crate) fn is_jwt(&self) -> bool {
+        self.inner.jwt.is_some()
     }
 
     /// The subject: a JWT's `sub`, a Basic user-id, or an API key's id.
@@ -97,46 +120,23 @@ impl Principal {
         self.inner.scopes.iter().any(|s| s == scope)
     }
 
-    /// The verified JWT claims (`None` for Basic and API keys).
+    /// The verified JWT claims (`None` for Basic and API keys). The map is built
+    /// on the first call and kept.
     pub fn claims(&self) -> Option<&Map<String, Value>> {
-        self.inner.claims.as_ref()
+        self.inner.jwt.as_ref().map(JwtClaims::map)
     }
 
-    /// The verified claims deserialized into the caller's type.
+    /// The verified claims deserialized into the caller's type, straight from the
+    /// verified JSON.
     ///
     /// # Errors
     ///
     /// When there are no claims or they do not fit `T`.
     pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        let claims = self.inner.claims.as_ref().cloned().unwrap_or_default();
-        serde_json::from_value(Value::Object(claims))
-    }
-}
-
-/// Scopes from `path` (a claim name or a dotted path into nested objects): a
-/// space-separated string (RFC 6749 §3.3: split on U+0020 only) or an array of
-/// strings. Any other shape grants nothing.
-pub(crate) fn scopes_from(claims: &Map<String, Value>, path: &str) -> Vec<String> {
-    let mut parts = path.split('.');
-    let Some(first) = parts.next() else {
-        return Vec::new();
-    };
-    let mut value = claims.get(first);
-    for part in parts {
-        value = value.and_then(|v| v.get(part));
-    }
-    match value {
-        Some(Value::String(s)) => s
-            .split(' ')
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
+        match &self.inner.jwt {
+            Some(jwt) => serde_json::from_slice(&jwt.json),
+            None => serde_json::from_value(Value::Object(Map::new())),
+        }
     }
 }
 
@@ -145,30 +145,28 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn map(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
-
-    #[test]
-    fn scopes_from_string_array_and_path() {
-        let c = map(json!({"scope": "admin  orders:read", "scp": ["a", 1, "b"],
-                           "realm_access": {"roles": ["r1"]}, "tab": "admin\torders"}));
-        assert_eq!(scopes_from(&c, "scope"), ["admin", "orders:read"]);
-        assert_eq!(scopes_from(&c, "scp"), ["a", "b"]);
-        assert_eq!(scopes_from(&c, "realm_access.roles"), ["r1"]);
-        assert_eq!(scopes_from(&c, "tab"), ["admin\torders"]);
-        assert!(scopes_from(&c, "missing.path").is_empty());
-    }
-
     #[test]
     fn typed_claims() {
         #[derive(serde::Deserialize)]
         struct Mine {
             sub: String,
         }
-        let p = Principal::from_jwt(map(json!({"sub": "u1", "scope": "x"})), "scope");
+        let json = json!({"sub": "u1", "scope": "x", "n": {"k": [1]}});
+        let p = Principal::from_jwt(
+            serde_json::to_vec(&json).unwrap(),
+            Some("u1".into()),
+            vec!["x".into()],
+        );
         assert_eq!(p.claims_as::<Mine>().unwrap().sub, "u1");
         assert_eq!(p.subject(), Some("u1"));
         assert!(p.has_scope("x"));
+        assert!(p.is_jwt());
+        // Built lazily, once: the same map on every call.
+        let first = p.claims().unwrap() as *const Map<String, Value>;
+        assert_eq!(p.claims().unwrap(), json.as_object().unwrap());
+        assert!(std::ptr::eq(first, p.claims().unwrap()));
+        let key = Principal::new(Some("ci".into()), Scheme::Bearer, vec![]);
+        assert!(key.claims().is_none() && !key.is_jwt());
+        assert!(key.claims_as::<Mine>().is_err());
     }
 }

@@ -16,22 +16,30 @@ use std::borrow::Cow;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::{JwtConfig, RevocationCheck};
 use crate::credentials::SchemeLabel;
 use crate::event::sanitize_for_message as clean;
 use crate::reason::Reason;
 use crate::rejection::Failure;
-use crate::verify::json::parse_object;
+use crate::verify::cache::TimeClaims;
+use crate::verify::json::{Claims, Header, Member, parse_claims, parse_header};
 use crate::verify::keys::{Algorithm, JwtKey};
 use crate::verify::remote::Snapshot;
 
-/// A token whose signature and claims verified.
+/// A token whose signature and claims verified: what the principal, the success
+/// event and the token cache need, taken from the one parse of the token.
 #[derive(Debug)]
 pub(crate) struct VerifiedJwt {
-    pub(crate) claims: Map<String, Value>,
+    /// The decoded claim set (strict JSON, checked), for `Principal::claims()`.
+    pub(crate) payload: Vec<u8>,
     pub(crate) kid: Option<String>,
+    pub(crate) sub: Option<String>,
+    pub(crate) iss: Option<String>,
+    pub(crate) jti: Option<String>,
+    pub(crate) time: TimeClaims,
+    pub(crate) scopes: Vec<String>,
 }
 
 /// Verifies Bearer JWTs against one [`JwtConfig`].
@@ -72,10 +80,6 @@ impl JwtVerifier {
         }
     }
 
-    pub(crate) fn config(&self) -> &JwtConfig {
-        &self.cfg
-    }
-
     /// Verifies `token` at time `now` (unix seconds).
     pub(crate) fn verify(
         &self,
@@ -104,10 +108,23 @@ impl JwtVerifier {
                 )
             });
         };
-        let header = URL_SAFE_NO_PAD
-            .decode(h64)
-            .map_err(|_| malformed("the JOSE header is not unpadded base64url (RFC 7515 §2)"))?;
-        let header = parse_object(&header).map_err(|_| {
+        // The header is short: decoded on the stack when it fits.
+        let mut header_buf = [0u8; 512];
+        let header_vec;
+        let header: &[u8] = if h64.len() / 4 * 3 + 3 <= header_buf.len() {
+            let n = URL_SAFE_NO_PAD
+                .decode_slice(h64, &mut header_buf)
+                .map_err(|_| {
+                    malformed("the JOSE header is not unpadded base64url (RFC 7515 §2)")
+                })?;
+            &header_buf[..n]
+        } else {
+            header_vec = URL_SAFE_NO_PAD.decode(h64).map_err(|_| {
+                malformed("the JOSE header is not unpadded base64url (RFC 7515 §2)")
+            })?;
+            &header_vec
+        };
+        let header = parse_header(header).map_err(|_| {
             malformed("the JOSE header is not a JSON object (or repeats a member name)")
         })?;
         let payload = URL_SAFE_NO_PAD
@@ -121,15 +138,15 @@ impl JwtVerifier {
                 "the signature is not unpadded base64url (RFC 7515 §2)",
             ));
         }
-        let alg_name = match header.get("alg") {
-            Some(Value::String(s)) => s.as_str(),
-            Some(_) => return Err(malformed("the header's alg is not a string")),
-            None => return Err(malformed("the header has no alg (RFC 7515 §4.1.1)")),
+        let alg_name = match &header.alg {
+            Member::Str(s) => &**s,
+            Member::Absent => return Err(malformed("the header has no alg (RFC 7515 §4.1.1)")),
+            _ => return Err(malformed("the header's alg is not a string")),
         };
-        let kid = match header.get("kid") {
-            None => None,
-            Some(Value::String(s)) => Some(s.as_str()),
-            Some(_) => {
+        let kid = match &header.kid {
+            Member::Absent => None,
+            Member::Str(s) => Some(&**s),
+            _ => {
                 return Err(with_header(
                     malformed("the header's kid is not a string"),
                     alg_name,
@@ -139,7 +156,8 @@ impl JwtVerifier {
         };
         let annotate = |f: Failure| with_header(f, alg_name, kid);
         check_header(&header).map_err(annotate)?;
-        let claims = parse_object(&payload).map_err(|_| {
+        let scope_root = self.cfg.scope_claim.split('.').next().unwrap_or_default();
+        let claims = parse_claims(&payload, scope_root).map_err(|_| {
             annotate(malformed(
                 "the payload is not a JSON object (or repeats a member name)",
             ))
@@ -152,18 +170,27 @@ impl JwtVerifier {
         };
 
         // 3. Key selection, 4. signature.
-        let candidates = self.select_keys(alg, kid, remote).map_err(annotate)?;
         let message = &token[..h64.len() + 1 + p64.len()];
-        self.check_signature(&candidates, alg, message, s64)
+        self.check_signature(alg, kid, remote, message, s64)
             .map_err(annotate)?;
 
         // From here on the claims are verified and may be logged.
         let verified = |f: Failure| annotate(with_verified_claims(f, &claims));
-        self.check_claims(&claims, now, revocation)
+        let time = self
+            .check_claims(&claims, now, revocation)
             .map_err(verified)?;
+        let text = |m: &Member<'_>| m.as_str().map(str::to_owned);
+        let scopes = scopes_of(claims.scope.as_ref(), &self.cfg.scope_claim);
+        let (sub, iss, jti) = (text(&claims.sub), text(&claims.iss), text(&claims.jti));
+        drop(claims);
         Ok(VerifiedJwt {
-            claims,
+            payload,
             kid: kid.map(str::to_owned),
+            sub,
+            iss,
+            jti,
+            time,
+            scopes,
         })
     }
 
@@ -189,75 +216,28 @@ impl JwtVerifier {
         }
     }
 
-    /// Static keys first, then the remote set's, in order (SPEC §2 key selection).
-    fn select_keys<'k>(
-        &'k self,
-        alg: Algorithm,
-        kid: Option<&str>,
-        remote: Option<&'k Snapshot>,
-    ) -> Result<Vec<&'k JwtKey>, Failure> {
-        let remote_keys = remote.map_or(&[][..], |r| r.keys.as_slice());
-        let keys = || self.cfg.keys.iter().chain(remote_keys);
-        let missing = |mut f: Failure| {
-            f.key_missing = true;
-            f
-        };
-        match kid {
-            Some(kid) => {
-                let named: Vec<&JwtKey> =
-                    keys().filter(|k| k.kid.as_deref() == Some(kid)).collect();
-                if named.is_empty() {
-                    let known: Vec<String> =
-                        keys().filter_map(|k| k.kid.as_deref()).map(clean).collect();
-                    let f = fail(Reason::UnknownKey, "no configured key has the token's kid");
-                    return Err(missing(if known.is_empty() {
-                        f.hint("the token names a kid but none of the configured keys has one; set kid on the key that should verify it")
-                    } else {
-                        f.hint(format!(
-                            "known kids: {}; the issuer may have rotated its keys, or the token comes from another issuer or environment",
-                            known.join(", ")
-                        ))
-                    }));
-                }
-                let fitting: Vec<&JwtKey> = named.iter().copied().filter(|k| k.fits(alg)).collect();
-                if fitting.is_empty() {
-                    return Err(fail(
-                        Reason::UnknownKey,
-                        format!(
-                            "the key with the token's kid is {}, but {alg} needs {}",
-                            named[0].key_type.describe(),
-                            alg.key_type().describe()
-                        ),
-                    )
-                    .hint("the token's alg does not match its key: a forged token (algorithm confusion) or a misconfigured issuer"));
-                }
-                Ok(fitting)
-            }
-            None => {
-                let fitting: Vec<&JwtKey> = keys().filter(|k| k.fits(alg)).collect();
-                if fitting.is_empty() {
-                    return Err(missing(fail(
-                        Reason::UnknownKey,
-                        format!(
-                            "no configured key fits {alg}, which needs {}",
-                            alg.key_type().describe()
-                        ),
-                    )));
-                }
-                Ok(fitting)
-            }
-        }
-    }
-
+    /// Key selection and the signature (SPEC §2): the keys with the token's
+    /// `kid` (all keys without one) that fit `alg`, static keys first, then the
+    /// remote set's, in order; the first that verifies wins.
     fn check_signature(
         &self,
-        candidates: &[&JwtKey],
         alg: Algorithm,
+        kid: Option<&str>,
+        remote: Option<&Snapshot>,
         message: &str,
         signature: &str,
     ) -> Result<(), Failure> {
+        let remote_keys = remote.map_or(&[][..], |r| r.keys.as_slice());
+        let candidates = self
+            .cfg
+            .keys
+            .iter()
+            .chain(remote_keys)
+            .filter(|k| kid.is_none_or(|kid| k.kid.as_deref() == Some(kid)) && k.fits(alg));
+        let mut tried = 0usize;
         let mut other = None;
         for key in candidates {
+            tried += 1;
             match jsonwebtoken::crypto::verify(
                 signature,
                 message.as_bytes(),
@@ -272,22 +252,70 @@ impl JwtVerifier {
                 },
             }
         }
+        if tried == 0 {
+            return Err(self.no_key(alg, kid, remote_keys));
+        }
         Err(match other {
-            Some(reason) if candidates.len() == 1 => fail(reason, "the signature could not be checked"),
+            Some(reason) if tried == 1 => fail(reason, "the signature could not be checked"),
             _ => fail(Reason::SignatureInvalid, "the signature does not verify with the configured key")
                 .hint("the token was signed by another key: check that the issuer's signing key matches the configured public key or secret (and secret_encoding)"),
         })
     }
 
+    /// Why no key could be selected (`unknown_key`).
+    fn no_key(&self, alg: Algorithm, kid: Option<&str>, remote_keys: &[JwtKey]) -> Failure {
+        let keys = || self.cfg.keys.iter().chain(remote_keys);
+        let missing = |mut f: Failure| {
+            f.key_missing = true;
+            f
+        };
+        let Some(kid) = kid else {
+            return missing(fail(
+                Reason::UnknownKey,
+                format!(
+                    "no configured key fits {alg}, which needs {}",
+                    alg.key_type().describe()
+                ),
+            ));
+        };
+        match keys().find(|k| k.kid.as_deref() == Some(kid)) {
+            // A key has the kid, but none with it fits the algorithm.
+            Some(named) => fail(
+                Reason::UnknownKey,
+                format!(
+                    "the key with the token's kid is {}, but {alg} needs {}",
+                    named.key_type.describe(),
+                    alg.key_type().describe()
+                ),
+            )
+            .hint("the token's alg does not match its key: a forged token (algorithm confusion) or a misconfigured issuer"),
+            None => {
+                let known: Vec<String> =
+                    keys().filter_map(|k| k.kid.as_deref()).map(clean).collect();
+                let f = fail(Reason::UnknownKey, "no configured key has the token's kid");
+                missing(if known.is_empty() {
+                    f.hint("the token names a kid but none of the configured keys has one; set kid on the key that should verify it")
+                } else {
+                    f.hint(format!(
+                        "known kids: {}; the issuer may have rotated its keys, or the token comes from another issuer or environment",
+                        known.join(", ")
+                    ))
+                })
+            }
+        }
+    }
+
+    /// The claim checks of SPEC §2, in order; on success the time claims (for
+    /// the token cache's re-checks).
     fn check_claims(
         &self,
-        claims: &Map<String, Value>,
+        claims: &Claims<'_>,
         now: u64,
         revocation: Option<&RevocationCheck>,
-    ) -> Result<(), Failure> {
+    ) -> Result<TimeClaims, Failure> {
         // Presence of required claims.
         for name in &self.required {
-            if !claims.contains_key(name) {
+            if !claims.contains(name) {
                 let mut f = fail(
                     Reason::MissingClaim,
                     format!("the token has no {} claim, which is required", clean(name)),
@@ -311,42 +339,52 @@ impl JwtVerifier {
             }
         }
         // Types of the registered claims that are present (RFC 7519 §4.1).
-        for name in ["exp", "nbf", "iat"] {
-            if let Some(v) = claims.get(name)
-                && numeric_date(v).is_none()
-            {
-                return Err(fail(
-                    Reason::MissingClaim,
-                    format!(
-                        "the {name} claim is {}, not a NumericDate (a non-negative number of seconds)",
-                        if v.is_number() {
-                            "a number out of range"
-                        } else {
-                            describe(v)
-                        }
-                    ),
-                ));
+        let mut time = [None; 3];
+        for (slot, (name, member)) in time.iter_mut().zip([
+            ("exp", &claims.exp),
+            ("nbf", &claims.nbf),
+            ("iat", &claims.iat),
+        ]) {
+            match member {
+                Member::Absent => {}
+                Member::Num(Some(t)) => *slot = Some(*t),
+                other => {
+                    return Err(fail(
+                        Reason::MissingClaim,
+                        format!(
+                            "the {name} claim is {}, not a NumericDate (a non-negative number of seconds)",
+                            if matches!(other, Member::Num(None)) {
+                                "a number out of range"
+                            } else {
+                                other.describe()
+                            }
+                        ),
+                    ));
+                }
             }
         }
-        for name in ["iss", "sub", "jti"] {
-            if let Some(v) = claims.get(name)
-                && !v.is_string()
-            {
+        let [exp, nbf, iat] = time;
+        for (name, member) in [
+            ("iss", &claims.iss),
+            ("sub", &claims.sub),
+            ("jti", &claims.jti),
+        ] {
+            if !matches!(member, Member::Absent | Member::Str(_)) {
                 return Err(fail(
                     Reason::MissingClaim,
                     format!(
                         "the {name} claim is {}, not a string (RFC 7519 §4.1)",
-                        describe(v)
+                        member.describe()
                     ),
                 ));
             }
         }
-        let aud = match claims.get("aud") {
-            None => None,
-            Some(v) => Some(audiences(v).ok_or_else(|| {
+        let aud = match &claims.aud {
+            Member::Absent => None,
+            member => Some(audiences(member).ok_or_else(|| {
                 fail(
                     Reason::MissingClaim,
-                    format!("the aud claim is {}, not a string or an array of strings (RFC 7519 §4.1.3)", describe(v)),
+                    format!("the aud claim is {}, not a string or an array of strings (RFC 7519 §4.1.3)", member.describe()),
                 )
             })?),
         };
@@ -356,7 +394,7 @@ impl JwtVerifier {
             (i128::from(a) - i128::from(b)).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
         };
         // exp: RFC 7519 §4.1.4 — now must be *before* exp, so now == exp is expired.
-        if let Some(exp) = claims.get("exp").and_then(numeric_date)
+        if let Some(exp) = exp
             && now >= exp.saturating_add(leeway)
         {
             let ago = signed(now, exp);
@@ -372,7 +410,7 @@ impl JwtVerifier {
             });
         }
         // nbf: RFC 7519 §4.1.5 — now must be after or equal to nbf.
-        if let Some(nbf) = claims.get("nbf").and_then(numeric_date)
+        if let Some(nbf) = nbf
             && now.saturating_add(leeway) < nbf
         {
             let ahead = signed(nbf, now);
@@ -384,7 +422,7 @@ impl JwtVerifier {
             return Err(skew_hint(f, ahead, leeway));
         }
         // iat: checked whenever present (SPEC §2); jsonwebtoken never does.
-        if let Some(iat) = claims.get("iat").and_then(numeric_date)
+        if let Some(iat) = iat
             && now.saturating_add(leeway) < iat
         {
             let ahead = signed(iat, now);
@@ -396,7 +434,7 @@ impl JwtVerifier {
             return Err(skew_hint(f, ahead, leeway));
         }
         if !self.cfg.issuers.is_empty()
-            && let Some(iss) = claims.get("iss").and_then(Value::as_str)
+            && let Some(iss) = claims.iss.as_str()
             && !self.cfg.issuers.iter().any(|i| i == iss)
         {
             let mut f = fail(
@@ -407,9 +445,9 @@ impl JwtVerifier {
             return Err(f.hint(issuer_hint(iss, &self.cfg.issuers)));
         }
         if let Some(aud) = aud {
-            self.check_audience(&aud)?;
+            self.check_audience(aud)?;
         }
-        if let (Some(check), Some(jti)) = (revocation, claims.get("jti").and_then(Value::as_str))
+        if let (Some(check), Some(jti)) = (revocation, claims.jti.as_str())
             && check(jti)
         {
             return Err(fail(
@@ -417,10 +455,10 @@ impl JwtVerifier {
                 "the token's id (jti) is revoked",
             ));
         }
-        Ok(())
+        Ok(TimeClaims { exp, nbf, iat })
     }
 
-    fn check_audience(&self, aud: &[&str]) -> Result<(), Failure> {
+    fn check_audience(&self, aud: &[Cow<'_, str>]) -> Result<(), Failure> {
         let expected = &self.cfg.audiences;
         if expected.is_empty() {
             if aud.is_empty() {
@@ -434,7 +472,7 @@ impl JwtVerifier {
             )
             .hint(format!(
                 "set bearer.jwt.audience to this API's identifier (\"{}\" if this token is meant for it)",
-                clean(aud[0])
+                clean(&aud[0])
             )));
         }
         if aud.iter().any(|a| expected.iter().any(|e| e == a)) {
@@ -460,37 +498,37 @@ impl JwtVerifier {
 
 /// Header parameters authgate refuses (RFC 7515 §4.1, RFC 7519 §5, RFC 8725 §3.11).
 /// `jku`, `x5u`, `x5c` and `jwk` are ignored: never followed, never trusted.
-fn check_header(header: &Map<String, Value>) -> Result<(), Failure> {
-    if header.contains_key("crit") {
+fn check_header(header: &Header<'_>) -> Result<(), Failure> {
+    if header.crit {
         // RFC 7515 §4.1.11: a recipient that does not understand a listed
         // extension MUST reject the JWS. authgate understands none.
         return Err(malformed(
             "the header lists critical extensions (crit) that authgate does not implement (RFC 7515 §4.1.11)",
         ));
     }
-    if header.contains_key("b64") {
+    if header.b64 {
         return Err(malformed(
             "unencoded payloads (b64, RFC 7797) are not supported",
         ));
     }
-    if header.contains_key("enc") {
+    if header.enc {
         return Err(malformed(
             "the token is a JWE (encrypted JWT), which is not supported",
         ));
     }
-    match header.get("cty") {
-        None => {}
-        Some(Value::String(cty)) if cty.eq_ignore_ascii_case("jwt") => {
+    match &header.cty {
+        Member::Absent => {}
+        Member::Str(cty) if cty.eq_ignore_ascii_case("jwt") => {
             return Err(malformed(
                 "nested JWTs (cty JWT, RFC 7519 §5.2) are not supported",
             ));
         }
-        Some(Value::String(_)) => {}
-        Some(_) => return Err(malformed("the header's cty is not a string")),
+        Member::Str(_) => {}
+        _ => return Err(malformed("the header's cty is not a string")),
     }
-    match header.get("typ") {
-        None => Ok(()),
-        Some(Value::String(typ)) => {
+    match &header.typ {
+        Member::Absent => Ok(()),
+        Member::Str(typ) => {
             // RFC 7519 §5.1 / RFC 9068 §2.1, compared case-insensitively (RFC 7515 §4.1.9).
             const ACCEPTED: [&str; 4] = ["jwt", "at+jwt", "application/jwt", "application/at+jwt"];
             if ACCEPTED.iter().any(|t| typ.eq_ignore_ascii_case(t)) {
@@ -501,7 +539,7 @@ fn check_header(header: &Map<String, Value>) -> Result<(), Failure> {
                 ))
             }
         }
-        Some(_) => Err(malformed("the header's typ is not a string")),
+        _ => Err(malformed("the header's typ is not a string")),
     }
 }
 
@@ -530,10 +568,10 @@ fn with_header(mut f: Failure, alg: &str, kid: Option<&str>) -> Failure {
     f
 }
 
-fn with_verified_claims(mut f: Failure, claims: &Map<String, Value>) -> Failure {
-    f.jwt_iss = claims.get("iss").and_then(Value::as_str).map(str::to_owned);
-    f.jwt_sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-    f.jwt_aud = claims.get("aud").and_then(audiences).map(|a| a.join(" "));
+fn with_verified_claims(mut f: Failure, claims: &Claims<'_>) -> Failure {
+    f.jwt_iss = claims.iss.as_str().map(str::to_owned);
+    f.jwt_sub = claims.sub.as_str().map(str::to_owned);
+    f.jwt_aud = audiences(&claims.aud).map(|a| a.join(" "));
     f
 }
 
@@ -563,38 +601,36 @@ fn issuer_hint(iss: &str, expected: &[String]) -> String {
     }
 }
 
-/// A NumericDate (RFC 7519 §2): a JSON number of seconds, possibly fractional,
-/// non-negative and below 2^64. Anything else is `None` (a wrong type).
-pub(crate) fn numeric_date(v: &Value) -> Option<u64> {
-    let n = v.as_number()?;
-    if let Some(u) = n.as_u64() {
-        return Some(u);
-    }
-    let f = n.as_f64()?;
-    // 18446744073709551616.0 is 2^64.
-    (0.0..18_446_744_073_709_551_616.0)
-        .contains(&f)
-        .then(|| f.round() as u64)
-}
-
 /// `aud` as a list: a string, or an array of strings (RFC 7519 §4.1.3).
-fn audiences(v: &Value) -> Option<Vec<&str>> {
-    match v {
-        Value::String(s) => Some(vec![s.as_str()]),
-        Value::Array(items) => items.iter().map(Value::as_str).collect(),
+fn audiences<'m, 'a>(m: &'m Member<'a>) -> Option<&'m [Cow<'a, str>]> {
+    match m {
+        Member::Str(s) => Some(std::slice::from_ref(s)),
+        Member::Strs(items) => Some(items),
         _ => None,
     }
 }
 
-/// The JSON type of a value, for details (never the value: it is attacker text).
-fn describe(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// Scopes from the scope claim `path` (a claim name or a dotted path into nested
+/// objects), given the value of its first segment: a space-separated string
+/// (RFC 6749 §3.3: split on U+0020 only) or an array of strings. Any other shape
+/// grants nothing.
+pub(crate) fn scopes_of(root: Option<&Value>, path: &str) -> Vec<String> {
+    let mut value = root;
+    for part in path.split('.').skip(1) {
+        value = value.and_then(|v| v.get(part));
+    }
+    match value {
+        Some(Value::String(s)) => s
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -603,16 +639,29 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `exp` as parsed: `Ok(Some(t))` a NumericDate, `Ok(None)` another number,
+    /// `Err(type)` not a number.
+    fn exp_of(json: &str) -> Result<Option<u64>, &'static str> {
+        let doc = format!("{{\"exp\":{json}}}");
+        match parse_claims(doc.as_bytes(), "scope").unwrap().exp {
+            Member::Num(t) => Ok(t),
+            other => Err(other.describe()),
+        }
+    }
+
     #[test]
     fn numeric_dates() {
-        assert_eq!(numeric_date(&json!(0)), Some(0));
-        assert_eq!(numeric_date(&json!(1_700_000_000.5)), Some(1_700_000_001));
-        assert_eq!(numeric_date(&json!(u64::MAX)), Some(u64::MAX));
-        assert_eq!(numeric_date(&json!(-1)), None);
-        assert_eq!(numeric_date(&json!(1e300)), None);
-        assert_eq!(numeric_date(&json!("1700000000")), None);
-        assert_eq!(numeric_date(&json!(null)), None);
-        assert_eq!(numeric_date(&json!(true)), None);
+        assert_eq!(exp_of("0"), Ok(Some(0)));
+        assert_eq!(exp_of("1700000000.5"), Ok(Some(1_700_000_001)));
+        assert_eq!(exp_of(&u64::MAX.to_string()), Ok(Some(u64::MAX)));
+        assert_eq!(exp_of("-1"), Ok(None));
+        assert_eq!(exp_of("-1.5"), Ok(None));
+        assert_eq!(exp_of("1e300"), Ok(None));
+        assert_eq!(exp_of("\"1700000000\""), Err("a string"));
+        assert_eq!(exp_of("null"), Err("null"));
+        assert_eq!(exp_of("true"), Err("a boolean"));
+        assert_eq!(exp_of("{}"), Err("an object"));
+        assert_eq!(exp_of("[1]"), Err("an array"));
     }
 
     #[test]
@@ -646,11 +695,33 @@ mod tests {
 
     #[test]
     fn audience_shapes() {
-        assert_eq!(audiences(&json!("a")), Some(vec!["a"]));
-        assert_eq!(audiences(&json!(["a", "b"])), Some(vec!["a", "b"]));
-        assert_eq!(audiences(&json!([])), Some(vec![]));
-        assert_eq!(audiences(&json!([1])), None);
-        assert_eq!(audiences(&json!(123)), None);
-        assert_eq!(audiences(&json!(null)), None);
+        let aud = |json: &str| {
+            let doc = format!("{{\"aud\":{json}}}");
+            let c = parse_claims(doc.as_bytes(), "scope").unwrap();
+            audiences(&c.aud).map(|a| a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(aud("\"a\""), Some(vec!["a".to_owned()]));
+        assert_eq!(
+            aud("[\"a\", \"b\"]"),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(aud("[]"), Some(vec![]));
+        assert_eq!(aud("[1]"), None);
+        assert_eq!(aud("[\"a\", 1]"), None);
+        assert_eq!(aud("123"), None);
+        assert_eq!(aud("null"), None);
+    }
+
+    #[test]
+    fn scopes_from_string_array_and_path() {
+        let c = json!({"scope": "admin  orders:read", "scp": ["a", 1, "b"],
+                       "realm_access": {"roles": ["r1"]}, "tab": "admin\torders"});
+        let of = |path: &str| scopes_of(c.get(path.split('.').next().unwrap()), path);
+        assert_eq!(of("scope"), ["admin", "orders:read"]);
+        assert_eq!(of("scp"), ["a", "b"]);
+        assert_eq!(of("realm_access.roles"), ["r1"]);
+        assert_eq!(of("tab"), ["admin\torders"]);
+        assert!(of("missing.path").is_empty());
+        assert!(of("realm_access").is_empty());
     }
 }
