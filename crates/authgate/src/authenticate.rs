@@ -293,11 +293,13 @@ impl Shared {
         if let Some(hit) = self.cached(token, now, generation) {
             return JwtStep::Done(Ok(hit));
         }
+        let for_cache = self.token_cache.is_some() && generation != NO_KEYS;
         let verified = match jwt.verify(
             token,
             now,
             self.cfg.revocation.as_ref(),
             snapshot.as_deref(),
+            for_cache,
         ) {
             Ok(v) => v,
             Err(f) => {
@@ -319,24 +321,15 @@ impl Shared {
                 return fail(with_remote_context(f, remote));
             }
         };
-        crate::event::authenticated(
-            "bearer",
-            verified.sub.as_deref(),
-            verified.kid.as_deref(),
-            verified.iss.as_deref(),
-        );
-        let principal = Principal::from_jwt(verified.payload, verified.sub, verified.scopes);
-        if let Some(cache) = self.token_cache.as_ref().filter(|_| generation != NO_KEYS) {
+        let principal = verified.principal;
+        if let (Some(cache), Some(kept)) = (&self.token_cache, verified.cache) {
             let value = CachedJwt {
                 principal: principal.clone(),
-                kid: verified.kid,
-                iss: verified.iss,
-                jti: verified.jti,
+                kid: kept.kid,
+                iss: kept.iss,
+                jti: kept.jti,
             };
-            cache.insert(
-                token,
-                CachedEntry::new(value, verified.time, generation, now),
-            );
+            cache.insert(token, CachedEntry::new(value, kept.time, generation, now));
         }
         JwtStep::Done(Ok(principal))
     }

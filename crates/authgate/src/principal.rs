@@ -33,17 +33,47 @@ pub struct Principal {
 }
 
 struct Inner {
-    subject: Option<String>,
+    subject: Subject,
     scheme: Scheme,
-    scopes: Vec<String>,
+    /// Set at construction, or (JWTs) computed from the claims on first use.
+    scopes: OnceLock<Vec<String>>,
     jwt: Option<JwtClaims>,
 }
 
-/// A verified JWT's claim set: the JSON as it was verified, and the map built
-/// from it on first use (most requests never ask for it; issue 6).
+/// The subject: owned, or (JWTs) where it sits in the verified JSON, so a
+/// request whose `sub` has no escapes allocates nothing for it.
+#[derive(Debug)]
+pub(crate) enum Subject {
+    None,
+    Owned(String),
+    InJson(std::ops::Range<usize>),
+}
+
+impl Subject {
+    /// `sub` as found in `json`: its place there when it is a slice of it (it
+    /// had no escapes), a copy otherwise.
+    pub(crate) fn locate(json: &[u8], sub: Option<&str>) -> Subject {
+        let Some(sub) = sub else {
+            return Subject::None;
+        };
+        let start = (sub.as_ptr() as usize).wrapping_sub(json.as_ptr() as usize);
+        let range = start..start.wrapping_add(sub.len());
+        // Compared as pointers, not only as bytes: the same text elsewhere in the
+        // JSON would do too, but only a slice of `json` has this address.
+        match json.get(range.clone()) {
+            Some(bytes) if std::ptr::eq(bytes.as_ptr(), sub.as_ptr()) => Subject::InJson(range),
+            _ => Subject::Owned(sub.to_owned()),
+        }
+    }
+}
+
+/// A verified JWT's claim set: the JSON as it was verified, the map built from
+/// it on first use (most requests never ask for it; issue 6), and the scope
+/// claim path the scopes are read from when first asked for.
 struct JwtClaims {
-    json: Box<[u8]>,
+    json: Vec<u8>,
     map: OnceLock<Map<String, Value>>,
+    scope_claim: Arc<str>,
 }
 
 impl JwtClaims {
@@ -53,14 +83,21 @@ impl JwtClaims {
         self.map
             .get_or_init(|| crate::verify::json::parse_object(&self.json).unwrap_or_default())
     }
+
+    fn scopes(&self) -> Vec<String> {
+        let root = self.scope_claim.split('.').next().unwrap_or_default();
+        crate::verify::json::parse_claims(&self.json, Some(root))
+            .map(|c| crate::verify::jwt::scopes_of(c.scope.as_ref(), &self.scope_claim))
+            .unwrap_or_default()
+    }
 }
 
 impl std::fmt::Debug for Principal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Principal")
-            .field("subject", &self.inner.subject)
+            .field("subject", &self.subject())
             .field("scheme", &self.inner.scheme)
-            .field("scopes", &self.inner.scopes)
+            .field("scopes", &self.scopes())
             .field("claims", &self.claims())
             .finish()
     }
@@ -71,25 +108,27 @@ impl Principal {
     pub fn new(subject: Option<String>, scheme: Scheme, scopes: Vec<String>) -> Self {
         Principal {
             inner: Arc::new(Inner {
-                subject,
+                subject: subject.map_or(Subject::None, Subject::Owned),
                 scheme,
-                scopes,
+                scopes: OnceLock::from(scopes),
                 jwt: None,
             }),
         }
     }
 
     /// A Bearer JWT principal: `json` is the verified claim set, `subject` its
-    /// `sub`, `scopes` from the scope claim.
-    pub(crate) fn from_jwt(json: Vec<u8>, subject: Option<String>, scopes: Vec<String>) -> Self {
+    /// `sub` claim ([`Subject::locate`]), `scope_claim` the path its scopes are
+    /// read from.
+    pub(crate) fn from_jwt(json: Vec<u8>, subject: Subject, scope_claim: Arc<str>) -> Self {
         Principal {
             inner: Arc::new(Inner {
                 subject,
                 scheme: Scheme::Bearer,
-                scopes,
+                scopes: OnceLock::new(),
                 jwt: Some(JwtClaims {
-                    json: json.into_boxed_slice(),
+                    json,
                     map: OnceLock::new(),
+                    scope_claim,
                 }),
             }),
         }
@@ -102,7 +141,14 @@ impl Principal {
 
     /// The subject: a JWT's `sub`, a Basic user-id, or an API key's id.
     pub fn subject(&self) -> Option<&str> {
-        self.inner.subject.as_deref()
+        match &self.inner.subject {
+            Subject::None => None,
+            Subject::Owned(s) => Some(s),
+            Subject::InJson(range) => {
+                let json = &self.inner.jwt.as_ref()?.json;
+                std::str::from_utf8(json.get(range.clone())?).ok()
+            }
+        }
     }
 
     /// The scheme used.
@@ -112,12 +158,18 @@ impl Principal {
 
     /// The granted scopes.
     pub fn scopes(&self) -> &[String] {
-        &self.inner.scopes
+        self.inner.scopes.get_or_init(|| {
+            self.inner
+                .jwt
+                .as_ref()
+                .map(JwtClaims::scopes)
+                .unwrap_or_default()
+        })
     }
 
     /// Whether `scope` was granted.
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.inner.scopes.iter().any(|s| s == scope)
+        self.scopes().iter().any(|s| s == scope)
     }
 
     /// The verified JWT claims (`None` for Basic and API keys). The map is built
@@ -151,15 +203,24 @@ mod tests {
         struct Mine {
             sub: String,
         }
-        let json = json!({"sub": "u1", "scope": "x", "n": {"k": [1]}});
-        let p = Principal::from_jwt(
-            serde_json::to_vec(&json).unwrap(),
-            Some("u1".into()),
-            vec!["x".into()],
-        );
+        let json = json!({"sub": "u1", "scope": "x y", "n": {"k": [1]}});
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let at = bytes.windows(2).position(|w| w == b"u1").unwrap();
+        let sub = std::str::from_utf8(&bytes[at..at + 2]).unwrap();
+        // A sub borrowed from the JSON...
+        let subject = Subject::locate(&bytes, Some(sub));
+        assert!(matches!(subject, Subject::InJson(_)));
+        let p = Principal::from_jwt(bytes.clone(), subject, "scope".into());
         assert_eq!(p.claims_as::<Mine>().unwrap().sub, "u1");
         assert_eq!(p.subject(), Some("u1"));
-        assert!(p.has_scope("x"));
+        assert_eq!(p.scopes(), ["x", "y"]);
+        assert!(p.has_scope("x") && !p.has_scope("z"));
+        // ...or not (it had escapes): copied.
+        let subject = Subject::locate(&bytes, Some("u1"));
+        assert!(matches!(subject, Subject::Owned(_)));
+        let q = Principal::from_jwt(bytes, subject, "n.k".into());
+        assert_eq!(q.subject(), Some("u1"));
+        assert!(q.scopes().is_empty(), "an array of numbers grants nothing");
         assert!(p.is_jwt());
         // Built lazily, once: the same map on every call.
         let first = p.claims().unwrap() as *const Map<String, Value>;

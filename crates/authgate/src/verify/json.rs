@@ -184,7 +184,11 @@ pub(crate) struct Header<'a> {
 /// Parses a JOSE header: one strict JSON object (see the module docs).
 pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, ()> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let header = HeaderSeed.deserialize(&mut de).map_err(|_| ())?;
+    // Filled in place: the visitor's result is not moved through serde's layers.
+    let mut header = Header::default();
+    HeaderSeed { out: &mut header }
+        .deserialize(&mut de)
+        .map_err(|_| ())?;
     de.end().map_err(|_| ())?;
     Ok(header)
 }
@@ -212,11 +216,27 @@ impl Claims<'_> {
     }
 }
 
-/// Parses a claim set: one strict JSON object (see the module docs). `scope` is
-/// the first segment of the scope claim path; that member is kept whole.
-pub(crate) fn parse_claims<'a>(bytes: &'a [u8], scope: &str) -> Result<Claims<'a>, ()> {
+/// Parses a claim set: one strict JSON object (see the module docs). `scope`:
+/// the first segment of the scope claim path, a member to keep whole.
+pub(crate) fn parse_claims<'a>(bytes: &'a [u8], scope: Option<&str>) -> Result<Claims<'a>, ()> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let claims = ClaimsSeed { scope }.deserialize(&mut de).map_err(|_| ())?;
+    let mut claims = Claims {
+        exp: Member::Absent,
+        nbf: Member::Absent,
+        iat: Member::Absent,
+        iss: Member::Absent,
+        sub: Member::Absent,
+        jti: Member::Absent,
+        aud: Member::Absent,
+        scope: None,
+        names: Names::new(),
+    };
+    ClaimsSeed {
+        scope,
+        out: &mut claims,
+    }
+    .deserialize(&mut de)
+    .map_err(|_| ())?;
     de.end().map_err(|_| ())?;
     Ok(claims)
 }
@@ -421,24 +441,26 @@ impl<'de> Visitor<'de> for MemberVisitor {
     }
 }
 
-struct HeaderSeed;
+struct HeaderSeed<'o, 'de> {
+    out: &'o mut Header<'de>,
+}
 
-impl<'de> DeserializeSeed<'de> for HeaderSeed {
-    type Value = Header<'de>;
+impl<'de> DeserializeSeed<'de> for HeaderSeed<'_, 'de> {
+    type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for HeaderSeed {
-    type Value = Header<'de>;
+impl<'de> Visitor<'de> for HeaderSeed<'_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut h = Header::default();
+        let h = self.out;
         let mut names = Names::new();
         while let Some(name) = map.next_key_seed(Name)? {
             let slot = match &*name {
@@ -468,40 +490,31 @@ impl<'de> Visitor<'de> for HeaderSeed {
                 return Err(duplicate());
             }
         }
-        Ok(h)
+        Ok(())
     }
 }
 
-struct ClaimsSeed<'s> {
-    scope: &'s str,
+struct ClaimsSeed<'s, 'o, 'de> {
+    scope: Option<&'s str>,
+    out: &'o mut Claims<'de>,
 }
 
-impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
-    type Value = Claims<'de>;
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_, '_, 'de> {
+    type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for ClaimsSeed<'_> {
-    type Value = Claims<'de>;
+impl<'de> Visitor<'de> for ClaimsSeed<'_, '_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut c = Claims {
-            exp: Member::Absent,
-            nbf: Member::Absent,
-            iat: Member::Absent,
-            iss: Member::Absent,
-            sub: Member::Absent,
-            jti: Member::Absent,
-            aud: Member::Absent,
-            scope: None,
-            names: Names::new(),
-        };
+        let c = self.out;
         while let Some(name) = map.next_key_seed(Name)? {
             let slot = match &*name {
                 "exp" => Some(&mut c.exp),
@@ -513,7 +526,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 "aud" => Some(&mut c.aud),
                 _ => None,
             };
-            if *name == *self.scope {
+            if self.scope == Some(&*name) {
                 // Kept whole: the scope path may go further into it. A scope
                 // claim that is also a registered one fills both.
                 let Strict(v) = map.next_value()?;
@@ -531,7 +544,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 return Err(duplicate());
             }
         }
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -576,7 +589,7 @@ mod tests {
             String::from_utf8_lossy(doc)
         );
         assert_eq!(
-            parse_claims(doc, "scope").is_ok(),
+            parse_claims(doc, Some("scope")).is_ok(),
             whole,
             "claims: {:?}",
             String::from_utf8_lossy(doc)
@@ -622,7 +635,7 @@ mod tests {
                 String::from_utf8_lossy(doc)
             );
             assert!(
-                parse_claims(doc, "scope").is_err(),
+                parse_claims(doc, Some("scope")).is_err(),
                 "{:?}",
                 String::from_utf8_lossy(doc)
             );
@@ -633,7 +646,7 @@ mod tests {
     fn typed_claims_read_the_registered_members() {
         let doc = br#"{"iss":"https:\/\/id","sub":"alice","aud":["a","b"],"exp":1700000000.4,
             "nbf":-5,"iat":"yesterday","jti":7,"scope":"r w","extra":{"k":[true]}}"#;
-        let c = parse_claims(doc, "scope").unwrap();
+        let c = parse_claims(doc, Some("scope")).unwrap();
         assert_eq!(c.iss, Member::Str(Cow::Owned("https://id".into())));
         assert!(matches!(c.sub, Member::Str(Cow::Borrowed("alice"))));
         assert_eq!(c.aud, Member::Strs(vec!["a".into(), "b".into()]));
@@ -644,7 +657,7 @@ mod tests {
         assert_eq!(c.scope, Some(Value::String("r w".into())));
         assert!(c.contains("extra") && c.contains("iss") && !c.contains("k"));
         // A scope claim that is also a registered claim fills both.
-        let c = parse_claims(br#"{"aud":["x"]}"#, "aud").unwrap();
+        let c = parse_claims(br#"{"aud":["x"]}"#, Some("aud")).unwrap();
         assert_eq!(c.aud, Member::Strs(vec!["x".into()]));
         assert!(c.scope.is_some());
         let h =
@@ -662,11 +675,11 @@ mod tests {
             doc.push_str(&format!("\"m{i}\":0,"));
         }
         let ok = format!("{}\"last\":1}}", doc);
-        assert!(parse_claims(ok.as_bytes(), "scope").is_ok());
+        assert!(parse_claims(ok.as_bytes(), Some("scope")).is_ok());
         let dup = format!("{}\"m4999\":1}}", doc);
-        assert!(parse_claims(dup.as_bytes(), "scope").is_err());
+        assert!(parse_claims(dup.as_bytes(), Some("scope")).is_err());
         let dup_inline = format!("{}\"m3\":1}}", doc);
-        assert!(parse_claims(dup_inline.as_bytes(), "scope").is_err());
+        assert!(parse_claims(dup_inline.as_bytes(), Some("scope")).is_err());
         assert!(parse_object(dup.as_bytes()).is_err());
     }
 
@@ -675,7 +688,7 @@ mod tests {
         let depth = 200;
         let s = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
         assert!(parse_object(s.as_bytes()).is_err());
-        assert!(parse_claims(s.as_bytes(), "scope").is_err());
+        assert!(parse_claims(s.as_bytes(), Some("scope")).is_err());
         assert!(parse_header(s.as_bytes()).is_err());
     }
 }

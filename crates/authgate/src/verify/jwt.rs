@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,6 +22,7 @@ use serde_json::Value;
 use crate::config::{JwtConfig, RevocationCheck};
 use crate::credentials::SchemeLabel;
 use crate::event::sanitize_for_message as clean;
+use crate::principal::{Principal, Subject};
 use crate::reason::Reason;
 use crate::rejection::Failure;
 use crate::verify::cache::TimeClaims;
@@ -28,24 +30,30 @@ use crate::verify::json::{Claims, Header, Member, parse_claims, parse_header};
 use crate::verify::keys::{Algorithm, JwtKey};
 use crate::verify::remote::Snapshot;
 
-/// A token whose signature and claims verified: what the principal, the success
-/// event and the token cache need, taken from the one parse of the token.
+/// A token whose signature and claims verified, as a principal; with what the
+/// token cache needs when it was asked for.
 #[derive(Debug)]
 pub(crate) struct VerifiedJwt {
-    /// The decoded claim set (strict JSON, checked), for `Principal::claims()`.
-    pub(crate) payload: Vec<u8>,
+    pub(crate) principal: Principal,
+    pub(crate) cache: Option<ForCache>,
+}
+
+/// What a token cache entry keeps besides the principal: the success event's
+/// fields and the `jti` for the revocation check on hits.
+#[derive(Debug)]
+pub(crate) struct ForCache {
     pub(crate) kid: Option<String>,
-    pub(crate) sub: Option<String>,
     pub(crate) iss: Option<String>,
     pub(crate) jti: Option<String>,
     pub(crate) time: TimeClaims,
-    pub(crate) scopes: Vec<String>,
 }
 
 /// Verifies Bearer JWTs against one [`JwtConfig`].
 #[derive(Debug)]
 pub(crate) struct JwtVerifier {
     cfg: JwtConfig,
+    /// `cfg.scope_claim`, shared with every principal.
+    scope_claim: Arc<str>,
     leeway: u64,
     /// `required_claims` plus `iss`/`aud` when issuers/audiences are configured.
     required: Vec<String>,
@@ -74,19 +82,22 @@ impl JwtVerifier {
             }
         }
         JwtVerifier {
+            scope_claim: cfg.scope_claim.as_str().into(),
             cfg,
             leeway,
             required,
         }
     }
 
-    /// Verifies `token` at time `now` (unix seconds).
+    /// Verifies `token` at time `now` (unix seconds); on success emits the
+    /// `authenticated` event. `for_cache`: also return what a cache entry keeps.
     pub(crate) fn verify(
         &self,
         token: &str,
         now: u64,
         revocation: Option<&RevocationCheck>,
         remote: Option<&Snapshot>,
+        for_cache: bool,
     ) -> Result<VerifiedJwt, Failure> {
         // 1. Structure: three base64url segments, each JSON part a strict object.
         let mut segments = token.split('.');
@@ -109,7 +120,7 @@ impl JwtVerifier {
             });
         };
         // The header is short: decoded on the stack when it fits.
-        let mut header_buf = [0u8; 512];
+        let mut header_buf = [0u8; 256];
         let header_vec;
         let header: &[u8] = if h64.len() / 4 * 3 + 3 <= header_buf.len() {
             let n = URL_SAFE_NO_PAD
@@ -130,10 +141,15 @@ impl JwtVerifier {
         let payload = URL_SAFE_NO_PAD
             .decode(p64)
             .map_err(|_| malformed("the payload is not unpadded base64url (RFC 7515 §2)"))?;
-        // Checked into a stack buffer (jsonwebtoken decodes it again to verify);
-        // 1024 bytes hold an RSA-8192 signature.
-        let mut sig = [0u8; 1024];
-        if URL_SAFE_NO_PAD.decode_slice(s64, &mut sig).is_err() {
+        // Only checked here (jsonwebtoken decodes it again to verify): on the
+        // stack up to ES512's 132 bytes, in a Vec for RSA's 256–1024.
+        let mut sig_buf = [0u8; 136];
+        let sig_ok = if s64.len() / 4 * 3 + 3 <= sig_buf.len() {
+            URL_SAFE_NO_PAD.decode_slice(s64, &mut sig_buf).is_ok()
+        } else {
+            URL_SAFE_NO_PAD.decode(s64).is_ok()
+        };
+        if !sig_ok {
             return Err(malformed(
                 "the signature is not unpadded base64url (RFC 7515 §2)",
             ));
@@ -156,8 +172,9 @@ impl JwtVerifier {
         };
         let annotate = |f: Failure| with_header(f, alg_name, kid);
         check_header(&header).map_err(annotate)?;
-        let scope_root = self.cfg.scope_claim.split('.').next().unwrap_or_default();
-        let claims = parse_claims(&payload, scope_root).map_err(|_| {
+        // The scope claim is read when a handler or `RequireScopes` asks
+        // (`Principal::scopes`), not here.
+        let claims = parse_claims(&payload, None).map_err(|_| {
             annotate(malformed(
                 "the payload is not a JSON object (or repeats a member name)",
             ))
@@ -179,18 +196,19 @@ impl JwtVerifier {
         let time = self
             .check_claims(&claims, now, revocation)
             .map_err(verified)?;
+        crate::event::authenticated("bearer", claims.sub.as_str(), kid, claims.iss.as_str());
         let text = |m: &Member<'_>| m.as_str().map(str::to_owned);
-        let scopes = scopes_of(claims.scope.as_ref(), &self.cfg.scope_claim);
-        let (sub, iss, jti) = (text(&claims.sub), text(&claims.iss), text(&claims.jti));
+        let cache = for_cache.then(|| ForCache {
+            kid: kid.map(str::to_owned),
+            iss: text(&claims.iss),
+            jti: text(&claims.jti),
+            time,
+        });
+        let subject = Subject::locate(&payload, claims.sub.as_str());
         drop(claims);
         Ok(VerifiedJwt {
-            payload,
-            kid: kid.map(str::to_owned),
-            sub,
-            iss,
-            jti,
-            time,
-            scopes,
+            principal: Principal::from_jwt(payload, subject, Arc::clone(&self.scope_claim)),
+            cache,
         })
     }
 
@@ -643,7 +661,7 @@ mod tests {
     /// `Err(type)` not a number.
     fn exp_of(json: &str) -> Result<Option<u64>, &'static str> {
         let doc = format!("{{\"exp\":{json}}}");
-        match parse_claims(doc.as_bytes(), "scope").unwrap().exp {
+        match parse_claims(doc.as_bytes(), None).unwrap().exp {
             Member::Num(t) => Ok(t),
             other => Err(other.describe()),
         }
@@ -697,7 +715,7 @@ mod tests {
     fn audience_shapes() {
         let aud = |json: &str| {
             let doc = format!("{{\"aud\":{json}}}");
-            let c = parse_claims(doc.as_bytes(), "scope").unwrap();
+            let c = parse_claims(doc.as_bytes(), None).unwrap();
             audiences(&c.aud).map(|a| a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
         };
         assert_eq!(aud("\"a\""), Some(vec!["a".to_owned()]));
