@@ -3,7 +3,8 @@
 //! types → `exp` → `nbf` → `iat` → `iss` → `aud` → revocation.
 //!
 //! The token is parsed once, here, with strict JSON. jsonwebtoken does the
-//! signature check ([`jsonwebtoken::crypto::verify`]); everything it leaves to the
+//! signature check (its verifiers, prepared once per key and thread:
+//! `verify::prepared`); everything it leaves to the
 //! caller (`nbf`, `iat`, `crit`, `exp == now`, mistyped `iss`/`aud`, `alg: none`
 //! reporting; SECURITY-CASES §1) is done here.
 
@@ -28,6 +29,7 @@ use crate::rejection::Failure;
 use crate::verify::cache::TimeClaims;
 use crate::verify::json::{Claims, Header, Member, parse_claims, parse_header};
 use crate::verify::keys::{Algorithm, JwtKey};
+use crate::verify::prepared;
 use crate::verify::remote::Snapshot;
 
 /// A token whose signature and claims verified, as a principal; with what the
@@ -141,19 +143,9 @@ impl JwtVerifier {
         let payload = URL_SAFE_NO_PAD
             .decode(p64)
             .map_err(|_| malformed("the payload is not unpadded base64url (RFC 7515 §2)"))?;
-        // Only checked here (jsonwebtoken decodes it again to verify): on the
-        // stack up to ES512's 132 bytes, in a Vec for RSA's 256–1024.
-        let mut sig_buf = [0u8; 136];
-        let sig_ok = if s64.len() / 4 * 3 + 3 <= sig_buf.len() {
-            URL_SAFE_NO_PAD.decode_slice(s64, &mut sig_buf).is_ok()
-        } else {
-            URL_SAFE_NO_PAD.decode(s64).is_ok()
-        };
-        if !sig_ok {
-            return Err(malformed(
-                "the signature is not unpadded base64url (RFC 7515 §2)",
-            ));
-        }
+        let signature = URL_SAFE_NO_PAD
+            .decode(s64)
+            .map_err(|_| malformed("the signature is not unpadded base64url (RFC 7515 §2)"))?;
         let alg_name = match &header.alg {
             Member::Str(s) => &**s,
             Member::Absent => return Err(malformed("the header has no alg (RFC 7515 §4.1.1)")),
@@ -188,7 +180,7 @@ impl JwtVerifier {
 
         // 3. Key selection, 4. signature.
         let message = &token[..h64.len() + 1 + p64.len()];
-        self.check_signature(alg, kid, remote, message, s64)
+        self.check_signature(alg, kid, remote, message, &signature)
             .map_err(annotate)?;
 
         // From here on the claims are verified and may be logged.
@@ -243,7 +235,7 @@ impl JwtVerifier {
         kid: Option<&str>,
         remote: Option<&Snapshot>,
         message: &str,
-        signature: &str,
+        signature: &Vec<u8>,
     ) -> Result<(), Failure> {
         let remote_keys = remote.map_or(&[][..], |r| r.keys.as_slice());
         let candidates = self
@@ -256,12 +248,7 @@ impl JwtVerifier {
         let mut other = None;
         for key in candidates {
             tried += 1;
-            match jsonwebtoken::crypto::verify(
-                signature,
-                message.as_bytes(),
-                &key.decoding,
-                alg.to_jsonwebtoken(),
-            ) {
+            match prepared::verify(key, alg, message.as_bytes(), signature) {
                 Ok(true) => return Ok(()),
                 Ok(false) => {}
                 Err(e) => match reason_for_error(e.kind()) {

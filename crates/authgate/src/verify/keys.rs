@@ -209,6 +209,16 @@ pub struct JwtKey {
     /// For HMAC keys, the secret length, checked against RFC 7518 §3.2 at build time.
     pub(crate) secret_len: Option<usize>,
     pub(crate) decoding: DecodingKey,
+    /// Names this key's material for the prepared verifiers
+    /// (`verify::prepared`): unique per construction, shared by clones (which
+    /// hold the same material).
+    pub(crate) id: u64,
+}
+
+/// A fresh [`JwtKey::id`]; never reused (a `u64` counter does not wrap).
+fn next_key_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl fmt::Debug for JwtKey {
@@ -234,6 +244,7 @@ impl JwtKey {
             alg: None,
             secret_len: Some(secret.len()),
             decoding: DecodingKey::from_secret(secret),
+            id: next_key_id(),
         }
     }
 
@@ -275,6 +286,7 @@ impl JwtKey {
             alg: None,
             secret_len: None,
             decoding,
+            id: next_key_id(),
         })
     }
 
@@ -408,6 +420,7 @@ impl JwtKey {
             alg,
             secret_len,
             decoding,
+            id: next_key_id(),
         })
     }
 

@@ -6,6 +6,7 @@ pub(crate) mod cache;
 pub(crate) mod json;
 pub(crate) mod jwt;
 pub(crate) mod keys;
+pub(crate) mod prepared;
 #[cfg(feature = "jwks")]
 pub(crate) mod remote;
 #[cfg(not(feature = "jwks"))]

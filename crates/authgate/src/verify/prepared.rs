@@ -1,0 +1,135 @@
+//! jsonwebtoken's signature verifiers, prepared once per key and thread.
+//!
+//! `jsonwebtoken::crypto::verify` builds a verifier for every call: for HMAC that
+//! is an aws-lc HMAC key derived from the secret (two SHA-256 blocks) in a fresh
+//! `Box`, about a tenth of an HS256 request (docs/BENCHMARKS.md). The verifiers
+//! it builds are not `Send`, so they cannot live in the shared configuration;
+//! each thread keeps the few it used last instead, keyed by the key's
+//! [`JwtKey::id`] and the algorithm. jsonwebtoken still does every signature
+//! check: these are its own verifiers (its aws-lc provider, the one authgate
+//! builds it with), only kept.
+//!
+//! A key that leaves the configuration (a JWKS rotation) can no longer be
+//! selected, so its prepared verifier is never used again; it stays in a
+//! thread's list until [`PER_THREAD`] newer keys push it out, or the thread ends.
+
+use std::cell::RefCell;
+
+use jsonwebtoken::crypto::JwtVerifier;
+
+use crate::verify::keys::{Algorithm, JwtKey};
+
+/// Verifiers kept per thread: more than a key set rotating through old, current
+/// and next keys for a few algorithms needs.
+pub(crate) const PER_THREAD: usize = 8;
+
+struct Prepared {
+    key: u64,
+    alg: Algorithm,
+    verifier: Box<dyn JwtVerifier>,
+}
+
+thread_local! {
+    static PREPARED: RefCell<Vec<Prepared>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `signature` (decoded) verifies `message` with `key` under `alg`: what
+/// `jsonwebtoken::crypto::verify` answers, with the verifier built once per
+/// thread. Errors are jsonwebtoken's (a key that does not fit the algorithm).
+pub(crate) fn verify(
+    key: &JwtKey,
+    alg: Algorithm,
+    message: &[u8],
+    signature: &Vec<u8>,
+) -> jsonwebtoken::errors::Result<bool> {
+    let build = || {
+        (jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.verifier_factory)(
+            &alg.to_jsonwebtoken(),
+            &key.decoding,
+        )
+    };
+    PREPARED.with(|cell| {
+        // Never re-entered (verifiers call no authgate code); should it be, the
+        // verifier is built for this call alone.
+        let Ok(mut list) = cell.try_borrow_mut() else {
+            return Ok(build()?.verify(message, signature).is_ok());
+        };
+        let at = match list.iter().position(|p| p.key == key.id && p.alg == alg) {
+            Some(at) => at,
+            None => {
+                let verifier = build()?;
+                if list.len() == PER_THREAD {
+                    list.remove(0);
+                }
+                list.push(Prepared {
+                    key: key.id,
+                    alg,
+                    verifier,
+                });
+                list.len() - 1
+            }
+        };
+        Ok(list[at].verifier.verify(message, signature).is_ok())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign(secret: &[u8], message: &[u8]) -> Vec<u8> {
+        let key = jsonwebtoken::EncodingKey::from_secret(secret);
+        let b64 = jsonwebtoken::crypto::sign(message, &key, jsonwebtoken::Algorithm::HS256)
+            .expect("sign");
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b64)
+            .expect("base64")
+    }
+
+    #[test]
+    fn agrees_with_jsonwebtoken_and_keeps_keys_apart() {
+        let a = JwtKey::hmac([1u8; 32]);
+        let b = JwtKey::hmac([2u8; 32]);
+        let msg = b"header.payload";
+        let sig_a = sign(&[1u8; 32], msg);
+        let sig_b = sign(&[2u8; 32], msg);
+        // Twice each: built, then prepared; each key only verifies its own.
+        for _ in 0..2 {
+            assert!(verify(&a, Algorithm::HS256, msg, &sig_a).unwrap());
+            assert!(!verify(&a, Algorithm::HS256, msg, &sig_b).unwrap());
+            assert!(verify(&b, Algorithm::HS256, msg, &sig_b).unwrap());
+            assert!(!verify(&b, Algorithm::HS256, b"header.other", &sig_b).unwrap());
+        }
+        // A clone shares the material and the id.
+        let a2 = a.clone();
+        assert_eq!(a2.id, a.id);
+        assert!(verify(&a2, Algorithm::HS256, msg, &sig_a).unwrap());
+        // More keys than a thread keeps: the oldest are rebuilt, never confused.
+        let keys: Vec<JwtKey> = (0..PER_THREAD as u8 + 3)
+            .map(|i| JwtKey::hmac([i + 10; 32]))
+            .collect();
+        for _ in 0..2 {
+            for (i, k) in keys.iter().enumerate() {
+                let good = sign(&[i as u8 + 10; 32], msg);
+                assert!(verify(k, Algorithm::HS256, msg, &good).unwrap());
+                assert!(!verify(k, Algorithm::HS256, msg, &sig_a).unwrap());
+            }
+        }
+        PREPARED.with(|l| assert!(l.borrow().len() <= PER_THREAD));
+        // The same key under another algorithm is another verifier.
+        let sig384 = {
+            let key = jsonwebtoken::EncodingKey::from_secret(&[1u8; 32]);
+            let b64 =
+                jsonwebtoken::crypto::sign(msg, &key, jsonwebtoken::Algorithm::HS384).unwrap();
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b64).unwrap()
+        };
+        assert!(verify(&a, Algorithm::HS384, msg, &sig384).unwrap());
+        assert!(!verify(&a, Algorithm::HS256, msg, &sig384).unwrap());
+    }
+
+    #[test]
+    fn a_key_that_does_not_fit_is_jsonwebtokens_error() {
+        let pem = include_bytes!("../../../../tests/keys/rsa.pub.pem");
+        let rsa = JwtKey::from_pem(pem).expect("pem");
+        assert!(verify(&rsa, Algorithm::HS256, b"m", &vec![0; 32]).is_err());
+    }
+}
