@@ -16,13 +16,13 @@ use http::{HeaderMap, Method, Uri};
 use crate::challenge::Responder;
 use crate::config::{AuthConfig, CorsPreflight};
 use crate::credentials::{self, Credentials, Missing, SchemeLabel};
-use crate::event::token_fingerprint;
+use crate::event::{fingerprint_of_digest, token_fingerprint};
 use crate::principal::Principal;
 use crate::reason::Reason;
 use crate::rejection::Failure;
 use crate::verify::api_key;
 use crate::verify::basic::BasicVerifier;
-use crate::verify::cache::{CachedEntry, TokenCache};
+use crate::verify::cache::{CachedEntry, Key, TokenCache};
 use crate::verify::jwt::JwtVerifier;
 use crate::verify::remote::{RemoteKeys, Wait};
 
@@ -290,10 +290,25 @@ impl Shared {
             (Some(_), Some(s)) => s.generation,
             (Some(_), None) => NO_KEYS,
         };
-        if let Some(hit) = self.cached(token, now, generation) {
+        // The token's digest, once: the cache key, and `auth.token_fp` if it fails.
+        let key = self
+            .token_cache
+            .as_ref()
+            .filter(|_| generation != NO_KEYS)
+            .and_then(|c| c.key_of(token));
+        if let Some(key) = &key
+            && let Some(hit) = self.cached(key, now, generation)
+        {
             return JwtStep::Done(Ok(hit));
         }
-        let for_cache = self.token_cache.is_some() && generation != NO_KEYS;
+        let fail = |mut f: Failure| {
+            f.token_fp = Some(match &key {
+                Some(key) => fingerprint_of_digest(key),
+                None => token_fingerprint(token),
+            });
+            JwtStep::Done(Err(f))
+        };
+        let for_cache = key.is_some();
         let verified = match jwt.verify(
             token,
             now,
@@ -322,14 +337,14 @@ impl Shared {
             }
         };
         let principal = verified.principal;
-        if let (Some(cache), Some(kept)) = (&self.token_cache, verified.cache) {
+        if let (Some(cache), Some(key), Some(kept)) = (&self.token_cache, key, verified.cache) {
             let value = CachedJwt {
                 principal: principal.clone(),
                 kid: kept.kid,
                 iss: kept.iss,
                 jti: kept.jti,
             };
-            cache.insert(token, CachedEntry::new(value, kept.time, generation, now));
+            cache.insert_key(&key, CachedEntry::new(value, kept.time, generation, now));
         }
         JwtStep::Done(Ok(principal))
     }
@@ -337,14 +352,11 @@ impl Shared {
     /// A verified-token cache hit: the cache re-checked the time claims; the
     /// revocation check runs on every request (a revoked `jti` is a miss, and the
     /// full verification then names the reason).
-    fn cached(&self, token: &str, now: u64, generation: u64) -> Option<Principal> {
-        if generation == NO_KEYS {
-            return None;
-        }
+    fn cached(&self, key: &Key, now: u64, generation: u64) -> Option<Principal> {
         let hit = self
             .token_cache
             .as_ref()?
-            .get(token, now, self.cfg.leeway_secs, generation)?;
+            .get_key(key, now, self.cfg.leeway_secs, generation)?;
         let v = &hit.value;
         if let (Some(check), Some(jti)) = (&self.cfg.revocation, v.jti.as_deref())
             && check(jti)

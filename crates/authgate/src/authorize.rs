@@ -18,7 +18,7 @@ use crate::future::ResponseFuture;
 use crate::principal::{Principal, Scheme};
 use crate::reason::Reason;
 use crate::rejection::Failure;
-use crate::service::AuthContext;
+use crate::service::context;
 
 /// What a policy sees of a request.
 #[derive(Debug)]
@@ -265,7 +265,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let Some(AuthContext(shared)) = req.extensions().get::<AuthContext>().cloned() else {
+        let Some(shared) = context(req.extensions()) else {
             let f = Failure::new(
                 Reason::InternalError,
                 SchemeLabel::None,

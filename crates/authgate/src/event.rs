@@ -50,7 +50,11 @@ pub(crate) fn sanitize_for_message(s: &str) -> String {
 /// `auth.token_fp`: the first 12 hex characters of SHA-256 of the token, for
 /// correlating log lines without logging the token (SPEC §3).
 pub fn token_fingerprint(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
+    fingerprint_of_digest(&Sha256::digest(token.as_bytes()).into())
+}
+
+/// [`token_fingerprint`] from the token's SHA-256, when it is already at hand.
+pub(crate) fn fingerprint_of_digest(digest: &[u8; 32]) -> String {
     let mut out = String::with_capacity(12);
     for b in &digest[..6] {
         out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));

@@ -14,7 +14,7 @@ use crate::credentials::SchemeLabel;
 use crate::principal::Principal;
 use crate::reason::Reason;
 use crate::rejection::Failure;
-use crate::service::AuthContext;
+use crate::service::context;
 
 /// Rejection of the extractors when the request has no principal: a route that
 /// needs one is not behind [`AuthLayer`](crate::AuthLayer) (500), or is behind
@@ -44,8 +44,8 @@ fn reject(parts: &Parts, reason: Reason, detail: &'static str) -> PrincipalRejec
     let f = Failure::new(reason, SchemeLabel::None, detail);
     let status = reason.status().as_u16();
     crate::event::rejection(&f, status, &parts.method, parts.uri.path());
-    let response = match parts.extensions.get::<AuthContext>() {
-        Some(AuthContext(shared)) => shared.responder.respond(&f),
+    let response = match context(&parts.extensions) {
+        Some(shared) => shared.responder.respond(&f),
         None => crate::challenge::Responder::new("api", false, false, true).respond(&f),
     };
     PrincipalRejection { response }
@@ -55,7 +55,7 @@ fn principal(parts: &Parts) -> Result<Principal, PrincipalRejection> {
     if let Some(p) = parts.extensions.get::<Principal>() {
         return Ok(p.clone());
     }
-    Err(if parts.extensions.get::<AuthContext>().is_some() {
+    Err(if context(&parts.extensions).is_some() {
         reject(
             parts,
             Reason::MissingCredentials,

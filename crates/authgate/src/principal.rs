@@ -30,6 +30,10 @@ impl Scheme {
 #[derive(Clone)]
 pub struct Principal {
     inner: Arc<Inner>,
+    /// The layer that authenticated the request, for route layers' answers
+    /// (`service::context`): carried here so a request costs one extension
+    /// insert, not two. Never set on principals kept in caches.
+    pub(crate) layer: Option<Arc<crate::authenticate::Shared>>,
 }
 
 struct Inner {
@@ -107,6 +111,7 @@ impl Principal {
     /// A principal; used by verifiers and by tests of handlers.
     pub fn new(subject: Option<String>, scheme: Scheme, scopes: Vec<String>) -> Self {
         Principal {
+            layer: None,
             inner: Arc::new(Inner {
                 subject: subject.map_or(Subject::None, Subject::Owned),
                 scheme,
@@ -121,6 +126,7 @@ impl Principal {
     /// read from.
     pub(crate) fn from_jwt(json: Vec<u8>, subject: Subject, scope_claim: Arc<str>) -> Self {
         Principal {
+            layer: None,
             inner: Arc::new(Inner {
                 subject,
                 scheme: Scheme::Bearer,

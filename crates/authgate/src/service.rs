@@ -6,12 +6,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, Entry, PROXY_AUTHORIZATION};
-use http::{HeaderMap, Request, Response};
+use http::{Extensions, HeaderMap, Request, Response};
 use tower_service::Service;
 
 use crate::authenticate::{Decision, Shared};
 use crate::challenge::Responder;
 use crate::future::ResponseFuture;
+use crate::principal::Principal;
 use crate::rejection::Failure;
 
 /// Middleware built by [`AuthLayer`](crate::AuthLayer).
@@ -59,11 +60,7 @@ where
         mark_sensitive(req.headers_mut());
         match self.shared.decide(req.method(), req.uri(), req.headers()) {
             Decision::Pass(principal) => {
-                let ext = req.extensions_mut();
-                if let Some(principal) = principal {
-                    ext.insert(principal);
-                }
-                ext.insert(AuthContext(Arc::clone(&self.shared)));
+                insert(req.extensions_mut(), principal, &self.shared);
                 ResponseFuture::inner(self.inner.call(req))
             }
             Decision::Reject(failure) => {
@@ -79,9 +76,7 @@ where
                 ResponseFuture::verifying(Box::pin(async move {
                     match verification.await {
                         Ok(principal) => {
-                            let ext = req.extensions_mut();
-                            ext.insert(principal);
-                            ext.insert(AuthContext(Arc::clone(&shared)));
+                            insert(req.extensions_mut(), Some(principal), &shared);
                             inner.call(req).await
                         }
                         Err(failure) => Ok(reject(&shared, &failure, &req)),
@@ -90,6 +85,28 @@ where
             }
         }
     }
+}
+
+/// Puts the principal in the request, with the layer that authenticated it
+/// (one extension insert); an anonymous request gets the layer alone.
+fn insert(ext: &mut Extensions, principal: Option<Principal>, shared: &Arc<Shared>) {
+    match principal {
+        Some(mut principal) => {
+            principal.layer = Some(Arc::clone(shared));
+            ext.insert(principal);
+        }
+        None => {
+            ext.insert(AuthContext(Arc::clone(shared)));
+        }
+    }
+}
+
+/// The [`AuthLayer`](crate::AuthLayer) that authenticated a request, for route
+/// layers and extractors answering in its name.
+pub(crate) fn context(ext: &Extensions) -> Option<Arc<Shared>> {
+    ext.get::<Principal>()
+        .and_then(|p| p.layer.clone())
+        .or_else(|| ext.get::<AuthContext>().map(|c| Arc::clone(&c.0)))
 }
 
 fn reject<B, R: From<Bytes>>(shared: &Shared, failure: &Failure, req: &Request<B>) -> Response<R> {

@@ -146,7 +146,7 @@ impl<V> fmt::Debug for CachedEntry<V> {
 }
 
 /// The cache key: SHA-256 of the token.
-type Key = [u8; 32];
+pub(crate) type Key = [u8; 32];
 
 struct Slot<V> {
     entry: Arc<CachedEntry<V>>,
@@ -244,6 +244,7 @@ impl<V> TokenCache<V> {
         self.max_entries
     }
 
+    #[cfg(test)]
     /// The verified entry for `token`, if one is cached for key-set `generation`
     /// and its time claims still hold at `now` with `leeway`.
     pub(crate) fn get(
@@ -253,10 +254,19 @@ impl<V> TokenCache<V> {
         leeway: u64,
         generation: u64,
     ) -> Option<Arc<CachedEntry<V>>> {
-        if !self.cacheable(token) {
-            return None;
-        }
-        let key = digest(token);
+        self.key_of(token)
+            .and_then(|key| self.get_key(&key, now, leeway, generation))
+    }
+
+    /// [`get`](Self::get) by the token's key ([`key_of`](Self::key_of)).
+    pub(crate) fn get_key(
+        &self,
+        key: &Key,
+        now: u64,
+        leeway: u64,
+        generation: u64,
+    ) -> Option<Arc<CachedEntry<V>>> {
+        let key = *key;
         let mut map = self.shard(&key);
         let slot = map.get(&key)?;
         if slot.entry.generation != generation || now >= slot.deadline {
@@ -274,12 +284,18 @@ impl<V> TokenCache<V> {
             .then(|| Arc::clone(&slot.entry))
     }
 
+    #[cfg(test)]
     /// Caches the verified `entry` for `token`. Call it only for tokens that
     /// passed every check; entries that would already be stale are dropped.
     pub(crate) fn insert(&self, token: &str, entry: CachedEntry<V>) {
-        if !self.cacheable(token) {
-            return;
+        if let Some(key) = self.key_of(token) {
+            self.insert_key(&key, entry);
         }
+    }
+
+    /// [`insert`](Self::insert) by the token's key ([`key_of`](Self::key_of)).
+    pub(crate) fn insert_key(&self, key: &Key, entry: CachedEntry<V>) {
+        let key = *key;
         let now = entry.verified_at;
         let deadline = entry
             .time
@@ -289,7 +305,6 @@ impl<V> TokenCache<V> {
         if deadline <= now {
             return;
         }
-        let key = digest(token);
         let shard = &self.shards[shard_index(&key, self.shards.len())];
         let mut map = lock(&shard.map);
         if map.len() >= shard.cap && !map.contains_key(&key) {
@@ -317,8 +332,11 @@ impl<V> TokenCache<V> {
         self.shards.iter().map(|s| lock(&s.map).len()).sum()
     }
 
-    fn cacheable(&self, token: &str) -> bool {
-        self.is_enabled() && token.len() <= self.max_token_bytes
+    /// The key `token` is cached under (its SHA-256), or `None` when the cache
+    /// is off or the token too long to cache. Computed once per request: the
+    /// same digest gives the rejection event's `auth.token_fp`.
+    pub(crate) fn key_of(&self, token: &str) -> Option<Key> {
+        (self.is_enabled() && token.len() <= self.max_token_bytes).then(|| digest(token))
     }
 
     fn shard(&self, key: &Key) -> MutexGuard<'_, Map<V>> {
