@@ -176,7 +176,9 @@ fn problem_json(status: StatusCode, f: &Failure) -> Bytes {
     // must stay cheap, floods of bad requests are how auth layers get attacked.
     // Members in alphabetical order, as serde_json's map would write them.
     let detail = f.public_detail();
-    let mut out = Vec::with_capacity(96 + detail.len());
+    // The other members take at most ~116 bytes (longest reason and title); escaping may
+    // lengthen the detail, which then reallocates once.
+    let mut out = Vec::with_capacity(128 + detail.len());
     out.extend_from_slice(b"{\"detail\":");
     // Serializing a `&str` into a `Vec` cannot fail; it escapes as JSON requires.
     let _ = serde_json::to_writer(&mut out, detail);

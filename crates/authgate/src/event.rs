@@ -70,6 +70,22 @@ fn opt(s: &Option<String>) -> Option<Cow<'_, str>> {
 /// Emits the rejection event of SPEC §3.
 pub(crate) fn rejection(f: &Failure, status: u16, method: &Method, path: &str) {
     let reason = f.reason;
+    // Nothing below is computed unless a subscriber wants the event: floods of
+    // bad requests are how auth layers get attacked.
+    let level = match status {
+        500..=599 => tracing::Level::WARN,
+        403 => tracing::Level::INFO,
+        _ if reason == crate::Reason::MissingCredentials => tracing::Level::DEBUG,
+        _ => tracing::Level::INFO,
+    };
+    let wanted = match level {
+        tracing::Level::WARN => tracing::enabled!(target: "authgate", tracing::Level::WARN),
+        tracing::Level::INFO => tracing::enabled!(target: "authgate", tracing::Level::INFO),
+        _ => tracing::enabled!(target: "authgate", tracing::Level::DEBUG),
+    };
+    if !wanted {
+        return;
+    }
     let detail = cap(&f.detail);
     let hint = f.hint.as_deref().map(cap);
     let hint = hint.as_deref();
@@ -116,12 +132,10 @@ pub(crate) fn rejection(f: &Failure, status: u16, method: &Method, path: &str) {
             )
         };
     }
-    match status {
-        500..=599 => emit!(tracing::Level::WARN, "authentication unavailable"),
-        403 => emit!(tracing::Level::INFO, "access forbidden"),
-        _ if reason == crate::Reason::MissingCredentials => {
-            emit!(tracing::Level::DEBUG, "authentication failed")
-        }
+    match (level, status) {
+        (tracing::Level::WARN, _) => emit!(tracing::Level::WARN, "authentication unavailable"),
+        (_, 403) => emit!(tracing::Level::INFO, "access forbidden"),
+        (tracing::Level::DEBUG, _) => emit!(tracing::Level::DEBUG, "authentication failed"),
         _ => emit!(tracing::Level::INFO, "authentication failed"),
     }
 }
