@@ -6,7 +6,9 @@
 //! - `baseline` (axum 0.8, no auth) and `baseline-axum07` (axum 0.7, no auth:
 //!   jwt-authorizer 0.15 runs on axum 0.7);
 //! - `floor`: the bare `jsonwebtoken::decode` layer (v11, aws_lc_rs);
-//! - `authgate` (token cache off: the peers have none either);
+//! - `authgate` (token cache off: the peers have none either), and
+//!   `authgate-cached` (`AuthLayer` as configured by default, with its token
+//!   cache: `valid` only, a cache hit, since only valid tokens are cached);
 //! - `jwt-authorizer`: jwt-authorizer 0.15 (jsonwebtoken 9, ring), claims as
 //!   `serde_json::Value`, issuer, audience and leeway as the others;
 //! - `axum-jwt-auth`: axum-jwt-auth 0.7 (jsonwebtoken 10, rust_crypto), an
@@ -201,6 +203,15 @@ fn peers(c: &mut Criterion) {
     let rt = runtime();
     for alg in ALGS {
         let ok = |p: Path| p.expected_status();
+        measure(
+            c,
+            &rt,
+            alg,
+            Path::Valid,
+            "authgate-cached",
+            support::authgate_cached(alg),
+            StatusCode::OK,
+        );
         for path in [Path::Valid, Path::Missing] {
             measure(
                 c,

@@ -132,6 +132,40 @@ fn main() {
             }
         }
     }
+    // Not issue 6's stacks: they split the layer's own allocations from axum's
+    // per-route layering (see support::baseline_layered, support::authgate_outer).
+    let extras = [
+        "HS256/valid/baseline-layered",
+        "HS256/valid/authgate-outer",
+        "HS256/valid/authgate-cached-outer",
+    ];
+    let baseline_valid = {
+        let auth = support::authorization(support::Alg::Hs256, Path::Valid);
+        count(&rt, support::baseline(), auth).0
+    };
+    for name in extras {
+        if (exact && name != filter) || (!exact && !name.contains(&filter)) {
+            continue;
+        }
+        let auth = support::authorization(support::Alg::Hs256, Path::Valid);
+        let (allocs, reallocs, bytes) = match name {
+            "HS256/valid/baseline-layered" => count(&rt, support::baseline_layered(), auth),
+            "HS256/valid/authgate-outer" => count(
+                &rt,
+                support::authgate_outer(support::Alg::Hs256, false),
+                auth,
+            ),
+            _ => count(
+                &rt,
+                support::authgate_outer(support::Alg::Hs256, true),
+                auth,
+            ),
+        };
+        println!(
+            "{name:<32} {allocs:>8.2} {:>+8.2} {reallocs:>8.2} {bytes:>10.0}",
+            allocs - baseline_valid
+        );
+    }
     if !exact {
         claims_memory();
     }

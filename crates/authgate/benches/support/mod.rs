@@ -252,6 +252,21 @@ pub fn baseline() -> Router {
     app()
 }
 
+/// The app behind a layer that does nothing (`tower::layer::util::Identity`)
+/// through `Router::layer`: what axum's per-route layering costs any layer (it
+/// boxes and clones the layered route per request). Not one of issue 6's stacks;
+/// it tells axum's share of the other stacks' cost from the layer's own.
+pub fn baseline_layered() -> Router {
+    app().layer(tower::layer::util::Identity::new())
+}
+
+/// authgate wrapped around the whole app as a plain Tower service (as with
+/// `ServiceBuilder` or `axum::serve(listener, layer.layer(app).into_make_service())`),
+/// without axum's per-route layering. `cached`: the default token cache.
+pub fn authgate_outer(alg: Alg, cached: bool) -> authgate::AuthService<Router> {
+    AuthLayer::new(config(alg, cached)).layer(app())
+}
+
 pub fn floor(alg: Alg) -> Router {
     app().layer(FloorLayer::new(alg))
 }

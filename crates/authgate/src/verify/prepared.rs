@@ -13,7 +13,7 @@
 //! selected, so its prepared verifier is never used again; it stays in a
 //! thread's list until [`PER_THREAD`] newer keys push it out, or the thread ends.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use jsonwebtoken::crypto::JwtVerifier;
 
@@ -31,6 +31,45 @@ struct Prepared {
 
 thread_local! {
     static PREPARED: RefCell<Vec<Prepared>> = const { RefCell::new(Vec::new()) };
+    static SIGNATURE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// This thread's buffer for a decoded signature, empty; it goes back to the
+/// thread when dropped (a nested use meanwhile just allocates its own).
+pub(crate) struct SignatureBuf(Vec<u8>);
+
+impl SignatureBuf {
+    /// Takes the thread's buffer (or a new one), cleared.
+    pub(crate) fn take() -> Self {
+        let mut buf = SIGNATURE.take();
+        buf.clear();
+        SignatureBuf(buf)
+    }
+}
+
+impl std::ops::Deref for SignatureBuf {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for SignatureBuf {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl Drop for SignatureBuf {
+    fn drop(&mut self) {
+        // Zeroed: a signature is part of a bearer credential, and this buffer
+        // outlives the request. Kept up to an RSA-8192 signature; a bigger one
+        // was a bad token's.
+        self.0.fill(0);
+        if self.0.capacity() <= 1024 {
+            SIGNATURE.set(std::mem::take(&mut self.0));
+        }
+    }
 }
 
 /// Whether `signature` (decoded) verifies `message` with `key` under `alg`: what
@@ -124,6 +163,26 @@ mod tests {
         };
         assert!(verify(&a, Algorithm::HS384, msg, &sig384).unwrap());
         assert!(!verify(&a, Algorithm::HS256, msg, &sig384).unwrap());
+    }
+
+    #[test]
+    fn the_signature_buffer_is_reused_and_zeroed() {
+        let mut a = SignatureBuf::take();
+        a.extend_from_slice(&[7u8; 64]);
+        let ptr = a.as_ptr();
+        drop(a);
+        // Back in the thread: zeroed (then cleared for the next use).
+        let kept = SIGNATURE.take();
+        assert!(kept.capacity() >= 64);
+        assert!(kept.iter().all(|&b| b == 0) && kept.len() == 64);
+        SIGNATURE.set(kept);
+        let b = SignatureBuf::take();
+        assert!(b.is_empty());
+        assert_eq!(b.as_ptr(), ptr, "the same allocation, reused");
+        // Taken twice at once: the second gets its own.
+        let c = SignatureBuf::take();
+        assert!(c.capacity() == 0);
+        drop((b, c));
     }
 
     #[test]
