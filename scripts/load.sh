@@ -4,6 +4,8 @@
 #
 #   /noauth                       no auth layer (baseline; loaded with no header,
 #                                 and with each token, as the routes below are)
+#   /noauth-layered               a layer that does nothing, added as authgate is
+#                                 (Router::layer): axum's share of the cost
 #   /hs256, /rs256                authgate, token cache off
 #   /hs256-cached, /rs256-cached  authgate, default token cache (hits)
 #
@@ -52,6 +54,7 @@ check() { # route token: the route must answer 200 before it is loaded
     [ "$code" = 200 ] || { echo "$1 answered $code, not 200" >&2; exit 1; }
 }
 check /noauth ""
+check /noauth-layered ""
 check /hs256 "$hs"
 check /rs256 "$rs"
 check /hs256-cached "$hs"
@@ -68,7 +71,7 @@ ROUNDS=${ROUNDS:-1}
 printf '%-5s %-28s %12s %10s\n' round route req/s ratio
 for round in $(seq "$ROUNDS"); do
     declare -A base_rps=()
-    for spec in noauth:none noauth:hs256 noauth:rs256 hs256:hs256 hs256-cached:hs256 rs256:rs256 rs256-cached:rs256; do
+    for spec in noauth:none noauth:hs256 noauth:rs256 noauth-layered:hs256 hs256:hs256 hs256-cached:hs256 rs256:rs256 rs256-cached:rs256; do
         route=${spec%%:*}
         token=${spec##*:}
         case $token in

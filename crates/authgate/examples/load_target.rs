@@ -41,6 +41,12 @@ fn app() -> Router {
     };
     Router::new()
         .route("/noauth", get(ok))
+        // What axum's per-route layering costs any layer (one that does nothing).
+        .merge(
+            Router::new()
+                .route("/noauth-layered", get(ok))
+                .layer(tower::layer::util::Identity::new()),
+        )
         .merge(authed("/hs256", support::authgate_config(Alg::Hs256)))
         .merge(authed("/rs256", support::authgate_config(Alg::Rs256)))
         .merge(authed(

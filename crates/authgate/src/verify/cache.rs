@@ -34,16 +34,24 @@
 //! costing [`FIXED_BYTES_PER_ENTRY`] (160) bytes plus `size_of::<V>()` plus the
 //! heap that the cached value `V` owns. Tokens longer than `max_token_bytes`
 //! (default [`DEFAULT_MAX_CACHED_TOKEN_BYTES`] = 4 KiB) are never cached, so the
-//! claims of an entry come from at most ~3 KiB of JSON. Measured with the
-//! `allocs` bench (docs/BENCHMARKS.md): a parsed `serde_json::Map` holds about
-//! 4× its JSON size for a typical access token (184 bytes of JSON → 757 bytes)
-//! and up to ~10× for a payload of many tiny claims (6 KiB → 62 KiB). So:
+//! claims of an entry come from at most ~3 KiB of JSON. For authgate's entries
+//! that heap is:
 //!
-//! - typical tokens: ~1–1.5 KiB per entry, ~10–15 MiB for the default 10 000;
-//! - worst case (every entry a distinct 4 KiB token made of tiny claims, all
-//!   valid): ~32 KiB per entry, ~320 MiB. Only the token issuer can mint such
-//!   tokens, since only verified tokens are inserted; lower `max_entries` or
-//!   `max_token_bytes` where that matters.
+//! - the verified claim set as JSON (its decoded size: ¾ of the payload
+//!   segment, ~180–1 000 bytes for typical access tokens, at most ~3 KiB), the
+//!   `Principal`'s fixed part (~150 bytes), and `kid`/`iss`/`jti` copies;
+//! - once a handler or `RequireScopes` has asked for them, the principal's
+//!   scopes, and, once a handler has called `Principal::claims()`, the parsed
+//!   `serde_json::Map`, which holds about 4× its JSON for a typical token (184
+//!   bytes of JSON → 757 bytes) and up to ~10× for a payload of many tiny claims
+//!   (6 KiB → 62 KiB; measured by the `allocs` bench, docs/BENCHMARKS.md).
+//!
+//! So typical tokens cost ~0.5–1 KiB per entry (~5–10 MiB for the default
+//! 10 000), ~1.5 KiB when handlers read `claims()`; the worst case (every entry
+//! a distinct 4 KiB token of tiny claims, all valid, all read through
+//! `claims()`) is ~32 KiB per entry, ~320 MiB. Only the token issuer can mint
+//! such tokens, since only verified tokens are inserted; lower `max_entries` or
+//! `max_token_bytes` where that matters.
 //!
 //! # Concurrency and eviction
 //!
