@@ -642,6 +642,142 @@ mod tests {
         }
     }
 
+    /// JSON text (not a `Value`: duplicate names must be expressible), with the
+    /// registered names, escapes, edge-case numbers and nesting.
+    fn json_text(depth: u32) -> proptest::prelude::BoxedStrategy<String> {
+        use proptest::prelude::*;
+        let name = prop_oneof![
+            Just("exp"),
+            Just("nbf"),
+            Just("iat"),
+            Just("iss"),
+            Just("sub"),
+            Just("jti"),
+            Just("aud"),
+            Just("scope"),
+            Just("alg"),
+            Just("kid"),
+            Just("typ"),
+            Just("cty"),
+            Just("crit"),
+            Just("b64"),
+            Just("enc"),
+            Just("x"),
+            Just("e\\u0078p"),
+            Just("s\\u0075b"),
+        ]
+        .prop_map(|n| format!("\"{n}\""));
+        let scalar = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("0".to_owned()),
+            Just("-1".to_owned()),
+            Just("1700000000".to_owned()),
+            Just("1.5e9".to_owned()),
+            Just("1e400".to_owned()),
+            Just("18446744073709551616".to_owned()),
+            Just("-0.0".to_owned()),
+            Just("\"a\"".to_owned()),
+            Just("\"a\\nb\"".to_owned()),
+            Just("\"\\ud800\"".to_owned()),
+            Just("\"\\u00e9\"".to_owned()),
+            Just("01".to_owned()),
+        ];
+        if depth == 0 {
+            return scalar.boxed();
+        }
+        let inner = json_text(depth - 1);
+        prop_oneof![
+            3 => scalar,
+            1 => prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            2 => prop::collection::vec((name, inner), 0..6).prop_map(|members| {
+                let body: Vec<String> = members.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                format!("{{{}}}", body.join(","))
+            }),
+        ]
+        .boxed()
+    }
+
+    /// An object at the top, as tokens have.
+    fn json_object(depth: u32) -> proptest::prelude::BoxedStrategy<String> {
+        use proptest::prelude::*;
+        let registered = prop_oneof![
+            Just("exp"),
+            Just("nbf"),
+            Just("iat"),
+            Just("iss"),
+            Just("sub"),
+            Just("jti"),
+            Just("aud"),
+            Just("scope"),
+            Just("alg"),
+            Just("kid"),
+            Just("crit"),
+        ];
+        let name = prop_oneof![
+            4 => registered.prop_map(str::to_owned),
+            1 => Just("e\\u0078p".to_owned()),
+            2 => "[a-z]{1,3}",
+        ]
+        .prop_map(|n| format!("\"{n}\""));
+        prop::collection::vec((name, json_text(depth)), 0..10)
+            .prop_map(|members| {
+                let body: Vec<String> = members
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect();
+                format!("{{{}}}", body.join(","))
+            })
+            .boxed()
+    }
+
+    #[test]
+    fn enough_random_objects_are_valid() {
+        // The property below is worth something only if many documents parse
+        // (the rest exercise the rejections: duplicates, 1e400, lone surrogates).
+        use proptest::strategy::{Strategy, ValueTree};
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let valid = (0..500)
+            .filter(|_| {
+                let doc = json_object(2).new_tree(&mut runner).unwrap().current();
+                parse_object(doc.as_bytes()).is_ok()
+            })
+            .count();
+        assert!(
+            valid >= 100,
+            "only {valid} of 500 random objects are valid JSON"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
+
+        /// Same verdict as the full parser on arbitrary objects, and, when valid,
+        /// the same registered members and names.
+        #[test]
+        fn typed_parsers_agree_with_the_full_parser_on_random_json(
+            doc in proptest::prop_oneof![1 => json_text(3), 4 => json_object(2)]
+        ) {
+            let bytes = doc.as_bytes();
+            let whole = parse_object(bytes);
+            proptest::prop_assert_eq!(parse_header(bytes).is_ok(), whole.is_ok(), "{}", doc);
+            let claims = parse_claims(bytes, Some("scope"));
+            proptest::prop_assert_eq!(claims.is_ok(), whole.is_ok(), "{}", doc);
+            if let (Ok(map), Ok(c)) = (whole, claims) {
+                for (name, member) in [("exp", &c.exp), ("nbf", &c.nbf), ("iat", &c.iat),
+                    ("iss", &c.iss), ("sub", &c.sub), ("jti", &c.jti), ("aud", &c.aud)] {
+                    let want = map.get(name).map_or(Member::Absent, Member::from_value);
+                    proptest::prop_assert_eq!(member, &want, "{} in {}", name, doc);
+                }
+                proptest::prop_assert_eq!(c.scope.as_ref(), map.get("scope"));
+                for name in map.keys() {
+                    proptest::prop_assert!(c.contains(name), "{} in {}", name, doc);
+                }
+                proptest::prop_assert!(!c.contains("not-a-member"));
+            }
+        }
+    }
+
     #[test]
     fn typed_claims_read_the_registered_members() {
         let doc = br#"{"iss":"https:\/\/id","sub":"alice","aud":["a","b"],"exp":1700000000.4,
