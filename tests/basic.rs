@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use authgate::{AuthConfig, AuthLayer, BasicConfig, Principal};
@@ -146,13 +145,9 @@ fn rejections(cap: &common::Captured) -> Vec<Value> {
         .collect()
 }
 
-fn temp_path(name: &str) -> PathBuf {
-    static N: AtomicU64 = AtomicU64::new(0);
-    std::env::temp_dir().join(format!(
-        "authgate-basic-it-{}-{}-{name}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ))
+/// A fresh file path (nothing created), removed when dropped.
+fn temp_path(name: &str) -> common::TempPath {
+    common::TempPath::new(&format!("basic-it-{name}"))
 }
 
 /// Writes `text` with a modification time `secs_ahead` in the future, so every

@@ -63,15 +63,9 @@ fn assert_mentions(e: &ConfigError, needles: &[&str]) {
     }
 }
 
-/// A fresh, empty temporary directory for one test.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "authgate-config-file-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
+/// A fresh, empty temporary directory for one test, removed when dropped.
+fn temp_dir(name: &str) -> common::TempPath {
+    common::TempPath::dir(&format!("config-file-{name}"))
 }
 
 /// The SEC1 point of `ec.pub.pem` as a P-256 JWK.
@@ -568,7 +562,8 @@ fn toml_syntax_error_names_its_place() {
 
 #[test]
 fn unreadable_config_file() {
-    let path = temp_dir("missing-config").join("nope.toml");
+    let dir = temp_dir("missing-config");
+    let path = dir.join("nope.toml");
     let e = AuthConfig::from_toml_file(&path).unwrap_err();
     assert_eq!(e.key(), path.display().to_string());
     assert_mentions(&e, &["cannot read the configuration file", "not found"]);

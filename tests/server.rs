@@ -312,15 +312,7 @@ fn a_bad_configuration_is_one_stderr_line_and_exit_2() {
     }
 }
 
-/// A fresh directory under the target dir (no tempfile dependency).
-fn tempdir() -> PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "authgate-server-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory, removed when dropped.
+fn tempdir() -> common::TempPath {
+    common::TempPath::dir("server-test")
 }

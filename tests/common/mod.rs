@@ -989,3 +989,50 @@ pub fn assert_no_secret(haystack: &str, secrets: &[&str]) {
         }
     }
 }
+
+/// A path under the system temp directory, unique to this process and call,
+/// removed (directory or file) when dropped, also when the test panics: test
+/// runs leave nothing behind.
+pub struct TempPath(std::path::PathBuf);
+
+impl TempPath {
+    /// A fresh path named after `name`; nothing is created.
+    pub fn new(name: &str) -> TempPath {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        TempPath(std::env::temp_dir().join(format!(
+            "authgate-test-{}-{}-{name}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        )))
+    }
+
+    /// A fresh, empty directory named after `name`.
+    pub fn dir(name: &str) -> TempPath {
+        let dir = TempPath::new(name);
+        std::fs::create_dir_all(&dir.0).expect("create temp dir");
+        dir
+    }
+}
+
+impl std::ops::Deref for TempPath {
+    type Target = std::path::PathBuf;
+
+    fn deref(&self) -> &std::path::PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if std::fs::remove_dir_all(&self.0).is_err() {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+impl AsRef<std::path::Path> for TempPath {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
