@@ -8,6 +8,10 @@
 #                                 (Router::layer): axum's share of the cost
 #   /hs256, /rs256                authgate, token cache off
 #   /hs256-cached, /rs256-cached  authgate, default token cache (hits)
+#   /hs256-cached-svc, /rs256-cached-svc
+#                                 the same around the route's service
+#                                 (Router::route_service), without axum's
+#                                 per-route layering
 #
 # Bounded: each route gets DURATION (default 10s) of load, the server exits by
 # itself after 5 minutes at most, and only 127.0.0.1 is ever contacted.
@@ -59,6 +63,8 @@ check /hs256 "$hs"
 check /rs256 "$rs"
 check /hs256-cached "$hs"
 check /rs256-cached "$rs"
+check /hs256-cached-svc "$hs"
+check /rs256-cached-svc "$rs"
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, server: 1 tokio worker"
@@ -71,7 +77,7 @@ ROUNDS=${ROUNDS:-1}
 printf '%-5s %-28s %12s %10s\n' round route req/s ratio
 for round in $(seq "$ROUNDS"); do
     declare -A base_rps=()
-    for spec in noauth:none noauth:hs256 noauth:rs256 noauth-layered:hs256 hs256:hs256 hs256-cached:hs256 rs256:rs256 rs256-cached:rs256; do
+    for spec in noauth:none noauth:hs256 noauth:rs256 noauth-layered:hs256 hs256:hs256 hs256-cached:hs256 hs256-cached-svc:hs256 rs256:rs256 rs256-cached:rs256 rs256-cached-svc:rs256; do
         route=${spec%%:*}
         token=${spec##*:}
         case $token in

@@ -24,6 +24,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use authgate::AuthLayer;
+use tower::Layer as _;
 use axum::Router;
 use axum::routing::get;
 
@@ -57,6 +58,16 @@ fn app() -> Router {
             "/rs256-cached",
             support::authgate_cached_config(Alg::Rs256),
         ))
+        // The same cached layers around the route's service itself
+        // (`route_service`), without `Router::layer`'s per-route boxing.
+        .route_service(
+            "/hs256-cached-svc",
+            AuthLayer::new(support::authgate_cached_config(Alg::Hs256)).layer(get(ok)),
+        )
+        .route_service(
+            "/rs256-cached-svc",
+            AuthLayer::new(support::authgate_cached_config(Alg::Rs256)).layer(get(ok)),
+        )
 }
 
 fn main() {
