@@ -24,9 +24,9 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use authgate::AuthLayer;
-use tower::Layer as _;
 use axum::Router;
 use axum::routing::get;
+use tower::Layer as _;
 
 use support::{Alg, Path};
 
