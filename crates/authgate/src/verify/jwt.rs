@@ -125,18 +125,15 @@ impl JwtVerifier {
         let mut header_buf = [0u8; 256];
         let header_vec;
         let header: &[u8] = if h64.len() / 4 * 3 + 3 <= header_buf.len() {
-            let n = URL_SAFE_NO_PAD
+            URL_SAFE_NO_PAD
                 .decode_slice(h64, &mut header_buf)
-                .map_err(|_| {
-                    malformed("the JOSE header is not unpadded base64url (RFC 7515 §2)")
-                })?;
-            &header_buf[..n]
+                .ok()
+                .map(|n| &header_buf[..n])
         } else {
-            header_vec = URL_SAFE_NO_PAD.decode(h64).map_err(|_| {
-                malformed("the JOSE header is not unpadded base64url (RFC 7515 §2)")
-            })?;
-            &header_vec
-        };
+            header_vec = URL_SAFE_NO_PAD.decode(h64).ok();
+            header_vec.as_deref()
+        }
+        .ok_or_else(|| malformed("the JOSE header is not unpadded base64url (RFC 7515 §2)"))?;
         let header = parse_header(header).map_err(|_| {
             malformed("the JOSE header is not a JSON object (or repeats a member name)")
         })?;
