@@ -139,3 +139,88 @@ fn a_cache_ttl_over_a_day_is_a_config_error() {
         .unwrap_err();
     assert_eq!(err.key(), "bearer.jwt.token_cache");
 }
+
+/// A hit is looked up on the token as sent, before its characters are checked
+/// (issue 6): what the request says around the token, and any byte added to it,
+/// must still be judged as without the cache.
+#[tokio::test]
+async fn a_cached_token_does_not_skip_the_checks_of_the_request_around_it() {
+    let s = setup(hs_jwt());
+    let token = hs(json!({"sub": "a", "exp": T0 + 3600}));
+    assert_eq!(call(&s.app, &token).await.0, 200);
+    assert_eq!(call(&s.app, &token).await.0, 200);
+
+    let send = |headers: Vec<String>, uri: &'static str| {
+        let app = s.app.clone();
+        async move {
+            let mut req = Request::get(uri);
+            for h in headers {
+                req = req.header("authorization", h);
+            }
+            let res = app
+                .oneshot(req.body(axum::body::Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            (status, body["reason"].as_str().map(str::to_owned))
+        }
+    };
+    let bearer = format!("Bearer {token}");
+    let cases: Vec<(Vec<String>, &'static str, u16, &str)> = vec![
+        // RFC 6750 §2: header and query together.
+        (
+            vec![bearer.clone()],
+            "/?access_token=x",
+            400,
+            "multiple_credentials",
+        ),
+        // Two fields, both the cached token.
+        (
+            vec![bearer.clone(), bearer.clone()],
+            "/",
+            400,
+            "multiple_credentials",
+        ),
+        // Not b64token (RFC 6750 §2.1): a character after the cached token.
+        (
+            vec![format!("{bearer},")],
+            "/",
+            400,
+            "malformed_credentials",
+        ),
+        (
+            vec![format!("{bearer} x")],
+            "/",
+            400,
+            "malformed_credentials",
+        ),
+        (
+            vec![format!("Bearer \"{token}\"")],
+            "/",
+            400,
+            "malformed_credentials",
+        ),
+        // The scheme glued to the token.
+        (
+            vec![format!("Bearer{token}")],
+            "/",
+            401,
+            "unsupported_scheme",
+        ),
+    ];
+    for (headers, uri, status, reason) in cases {
+        let what = format!("{uri} with {} field(s)", headers.len());
+        assert_eq!(
+            send(headers, uri).await,
+            (status, Some(reason.to_owned())),
+            "{what}"
+        );
+    }
+    // Spaces around the token are not part of it (RFC 9110 §5.5, §11.4): a hit.
+    let (status, reason) = send(vec![format!("Bearer   {token}  ")], "/").await;
+    assert_eq!((status, reason), (200, None));
+}

@@ -12,10 +12,11 @@ use std::sync::Arc;
 
 use http::header::{ACCESS_CONTROL_REQUEST_METHOD, FORWARDED, ORIGIN, PROXY_AUTHORIZATION};
 use http::{HeaderMap, Method, Uri};
+use sha2::{Digest as _, Sha256};
 
 use crate::challenge::Responder;
 use crate::config::{AuthConfig, CorsPreflight};
-use crate::credentials::{self, Credentials, Missing, SchemeLabel};
+use crate::credentials::{self, Credentials, Missing, Parsed, SchemeLabel};
 use crate::event::{fingerprint_of_digest, token_fingerprint};
 use crate::principal::Principal;
 use crate::reason::Reason;
@@ -134,21 +135,12 @@ impl Shared {
         if self.is_preflight_pass(method, headers) {
             return Decision::Pass(None);
         }
-        let result = match credentials::parse(headers, uri) {
-            Credentials::Basic(creds) => {
-                let Some(basic) = &self.basic else {
-                    return Decision::Reject(Box::new(self.not_enabled(SchemeLabel::Basic)));
-                };
-                match basic.check_cached(&creds.user, &creds.password) {
-                    Some(result) => result.map(Some),
-                    None => return Decision::Pending(Box::pin(Arc::clone(basic).verify(creds))),
-                }
-            }
-            Credentials::Bearer(token) if self.bearer_enabled() => match self.bearer(token, true) {
+        let result = match credentials::parse_unchecked(headers, uri) {
+            Parsed::Bearer(token) if self.bearer_enabled() => match self.bearer(token, true) {
                 JwtStep::Done(result) => result.map(Some),
                 JwtStep::AwaitKeys(remote, why) => {
                     let shared = Arc::clone(self);
-                    let token = token.to_owned();
+                    let token = token.to_vec();
                     return Decision::Pending(Box::pin(async move {
                         remote.wait(why).await;
                         match shared.bearer(&token, false) {
@@ -159,7 +151,20 @@ impl Shared {
                     }));
                 }
             },
-            other => self.authenticate(other, headers),
+            parsed => match parsed.checked() {
+                Credentials::Basic(creds) => {
+                    let Some(basic) = &self.basic else {
+                        return Decision::Reject(Box::new(self.not_enabled(SchemeLabel::Basic)));
+                    };
+                    match basic.check_cached(&creds.user, &creds.password) {
+                        Some(result) => result.map(Some),
+                        None => {
+                            return Decision::Pending(Box::pin(Arc::clone(basic).verify(creds)));
+                        }
+                    }
+                }
+                other => self.authenticate(other, headers),
+            },
         };
         match result {
             Ok(p) => Decision::Pass(p),
@@ -178,14 +183,7 @@ impl Shared {
             Credentials::Bearer(_) => Err(self.not_enabled(SchemeLabel::Bearer)),
             Credentials::Basic(_) => Err(self.not_enabled(SchemeLabel::Basic)),
             Credentials::Malformed { scheme, .. } if !self.scheme_enabled(scheme) => Err(self.not_enabled(scheme)),
-            Credentials::Malformed { scheme, detail } => {
-                let f = Failure::new(Reason::MalformedCredentials, scheme, detail);
-                Err(if detail == "the Bearer token is empty" {
-                    f.hint("the header is `Bearer ` with nothing after it: is the variable holding the token set? (`Bearer $UNSET`)")
-                } else {
-                    f
-                })
-            }
+            Credentials::Malformed { scheme, detail } => Err(malformed(scheme, detail)),
             Credentials::Multiple { scheme, detail } => {
                 Err(Failure::new(Reason::MultipleCredentials, scheme, detail).hint(
                     "send exactly one credential, in one Authorization header (RFC 6750 §2, RFC 9110 §11.6.2)",
@@ -248,9 +246,40 @@ impl Shared {
 
     /// The Bearer path. `may_wait`: whether a missing key may send the request
     /// to wait for the remote key set (once; the retry after waiting may not).
-    fn bearer(&self, token: &str, may_wait: bool) -> JwtStep {
+    /// The Bearer path: `raw` is the token as sent, its characters not checked yet.
+    fn bearer(&self, raw: &[u8], may_wait: bool) -> JwtStep {
+        let now = self.cfg.now_secs();
+        let snapshot = self.remote.as_ref().and_then(RemoteKeys::current);
+        let generation = match (&self.remote, &snapshot) {
+            (None, _) => 0,
+            (Some(_), Some(s)) => s.generation,
+            (Some(_), None) => NO_KEYS,
+        };
+        // The token's digest, once: the cache key, and `auth.token_fp` if it
+        // fails. Only for what may be a JWT (API keys have no '.').
+        let key = self
+            .token_cache
+            .as_ref()
+            .filter(|_| generation != NO_KEYS && self.jwt.is_some() && raw.contains(&b'.'))
+            .and_then(|c| c.key_of(raw));
+        // A hit is served before anything else reads the token: every entry is
+        // the digest of bytes that passed every check below, the RFC 6750 §2.1
+        // character check included, so an identical token would pass them again
+        // (issue 6: the check is a third of a hit's cost for a 650-byte token).
+        if let Some(key) = &key
+            && let Some(hit) = self.cached(key, now, generation)
+        {
+            return JwtStep::Done(Ok(hit));
+        }
+        let token = match credentials::check_bearer(raw) {
+            Ok(token) => token,
+            Err(detail) => return JwtStep::Done(Err(malformed(SchemeLabel::Bearer, detail))),
+        };
         let with_fp = |mut f: Failure| {
-            f.token_fp = Some(token_fingerprint(token));
+            f.token_fp = Some(match &key {
+                Some(key) => fingerprint_of_digest(key),
+                None => token_fingerprint(token),
+            });
             f
         };
         let fail = |f: Failure| JwtStep::Done(Err(with_fp(f)));
@@ -283,31 +312,6 @@ impl Shared {
             )
             .hint("an opaque token: the client may be sending a refresh token, an API key or a session id instead of a JWT access token"));
         }
-        let now = self.cfg.now_secs();
-        let snapshot = self.remote.as_ref().and_then(RemoteKeys::current);
-        let generation = match (&self.remote, &snapshot) {
-            (None, _) => 0,
-            (Some(_), Some(s)) => s.generation,
-            (Some(_), None) => NO_KEYS,
-        };
-        // The token's digest, once: the cache key, and `auth.token_fp` if it fails.
-        let key = self
-            .token_cache
-            .as_ref()
-            .filter(|_| generation != NO_KEYS)
-            .and_then(|c| c.key_of(token));
-        if let Some(key) = &key
-            && let Some(hit) = self.cached(key, now, generation)
-        {
-            return JwtStep::Done(Ok(hit));
-        }
-        let fail = |mut f: Failure| {
-            f.token_fp = Some(match &key {
-                Some(key) => fingerprint_of_digest(key),
-                None => token_fingerprint(token),
-            });
-            JwtStep::Done(Err(f))
-        };
         let for_cache = key.is_some();
         let verified = match jwt.verify(
             token,
@@ -327,7 +331,7 @@ impl Shared {
                     return if may_wait {
                         JwtStep::AwaitKeys(Arc::clone(remote), Wait::FirstKeys)
                     } else {
-                        JwtStep::Done(Err(self.keys_unavailable(token)))
+                        JwtStep::Done(Err(self.keys_unavailable(raw)))
                     };
                 }
                 if f.key_missing && may_wait && remote.may_refetch() {
@@ -374,7 +378,7 @@ impl Shared {
 
     /// 503 `key_set_unavailable`: the remote key set cannot be had and no static
     /// key fits. Not a 401: the client's token may well be valid (SPEC §1).
-    fn keys_unavailable(&self, token: &str) -> Failure {
+    fn keys_unavailable(&self, token: &[u8]) -> Failure {
         let host = self.remote.as_ref().map_or("", |r| r.host());
         let mut f = Failure::new(
             Reason::KeySetUnavailable,
@@ -386,7 +390,18 @@ impl Shared {
             .as_ref()
             .and_then(|r| r.staleness())
             .map(Into::into);
-        f.token_fp = Some(token_fingerprint(token));
+        f.token_fp = Some(fingerprint_of_digest(&Sha256::digest(token).into()));
+        f
+    }
+}
+
+/// 400 `malformed_credentials` (401 for Basic, SPEC §2) with the parser's
+/// sentence.
+fn malformed(scheme: SchemeLabel, detail: &'static str) -> Failure {
+    let f = Failure::new(Reason::MalformedCredentials, scheme, detail);
+    if detail == "the Bearer token is empty" {
+        f.hint("the header is `Bearer ` with nothing after it: is the variable holding the token set? (`Bearer $UNSET`)")
+    } else {
         f
     }
 }

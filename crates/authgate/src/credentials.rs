@@ -109,8 +109,45 @@ impl std::fmt::Debug for BasicCredentials {
     }
 }
 
+/// What [`parse_unchecked`] found: a Bearer token whose characters are not
+/// checked yet, or the final answer. No `Debug`: it holds the token.
+pub(crate) enum Parsed<'a> {
+    /// `Bearer <token>` in the one `Authorization` field of a request without an
+    /// `access_token` query parameter; the token (surrounding spaces removed) is
+    /// not yet checked against RFC 6750 §2.1 ([`check_bearer`] does that).
+    Bearer(&'a [u8]),
+    /// Everything else, final.
+    Done(Credentials<'a>),
+}
+
+impl<'a> Parsed<'a> {
+    /// The final credentials: a Bearer token checked against RFC 6750 §2.1.
+    pub(crate) fn checked(self) -> Credentials<'a> {
+        match self {
+            Parsed::Bearer(token) => match check_bearer(token) {
+                Ok(token) => Credentials::Bearer(token),
+                Err(detail) => malformed(SchemeLabel::Bearer, detail),
+            },
+            Parsed::Done(credentials) => credentials,
+        }
+    }
+}
+
+impl<'a> From<Credentials<'a>> for Parsed<'a> {
+    fn from(credentials: Credentials<'a>) -> Self {
+        Parsed::Done(credentials)
+    }
+}
+
 /// Reads the credentials of a request from its headers and query.
 pub(crate) fn parse<'a>(headers: &'a HeaderMap, uri: &Uri) -> Credentials<'a> {
+    parse_unchecked(headers, uri).checked()
+}
+
+/// [`parse`], leaving a Bearer token's characters unchecked: the layer first
+/// looks the raw token up in its verified-token cache, whose entries are all
+/// tokens that passed [`check_bearer`] (issue 6).
+pub(crate) fn parse_unchecked<'a>(headers: &'a HeaderMap, uri: &Uri) -> Parsed<'a> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let first = values.next();
     let more = values.next().is_some();
@@ -121,13 +158,15 @@ pub(crate) fn parse<'a>(headers: &'a HeaderMap, uri: &Uri) -> Credentials<'a> {
             Missing::QueryToken
         } else {
             Missing::NoHeader
-        });
+        })
+        .into();
     };
     if more {
         return Credentials::Multiple {
             scheme: scheme_label(first),
             detail: "the request has more than one Authorization header field",
-        };
+        }
+        .into();
     }
     if query_token {
         // RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the
@@ -135,19 +174,24 @@ pub(crate) fn parse<'a>(headers: &'a HeaderMap, uri: &Uri) -> Credentials<'a> {
         return Credentials::Multiple {
             scheme: SchemeLabel::Bearer,
             detail: "the request sends credentials both in the Authorization header and in the access_token query parameter",
-        };
+        }
+        .into();
     }
-    parse_value(first)
+    parse_value_unchecked(first)
 }
 
 /// Parses one `Authorization` field value.
 pub(crate) fn parse_value(value: &HeaderValue) -> Credentials<'_> {
+    parse_value_unchecked(value).checked()
+}
+
+fn parse_value_unchecked(value: &HeaderValue) -> Parsed<'_> {
     // hyper's parser strips leading/trailing OWS (SP / HTAB) before the value
     // reaches us; requests built in-process do not go through it, so trim here too
     // to behave the same in both paths (RFC 9110 §5.5).
     let bytes = trim_ows(value.as_bytes());
     if bytes.is_empty() {
-        return Credentials::Missing(Missing::EmptyHeader);
+        return Credentials::Missing(Missing::EmptyHeader).into();
     }
     // credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]  (RFC 9110 §11.4)
     let end = bytes
@@ -160,18 +204,19 @@ pub(crate) fn parse_value(value: &HeaderValue) -> Credentials<'_> {
     } else if scheme.eq_ignore_ascii_case(b"basic") {
         SchemeLabel::Basic
     } else {
-        return Credentials::Unsupported(other_scheme_label(scheme));
+        return Credentials::Unsupported(other_scheme_label(scheme)).into();
     };
     if !matches!(rest.first(), None | Some(b' ')) {
         return malformed(
             label,
             "the scheme must be followed by a single space and the credentials (RFC 9110 §11.4)",
-        );
+        )
+        .into();
     }
     let rest = trim_leading_sp(rest);
     match label {
-        SchemeLabel::Basic => parse_basic(rest),
-        _ => parse_bearer(rest),
+        SchemeLabel::Basic => parse_basic(rest).into(),
+        _ => Parsed::Bearer(rest),
     }
 }
 
@@ -197,15 +242,12 @@ fn is_tchar(b: u8) -> bool {
         )
 }
 
-fn parse_bearer(token: &[u8]) -> Credentials<'_> {
-    match check_b64token(token) {
-        Ok(()) => match std::str::from_utf8(token) {
-            Ok(token) => Credentials::Bearer(token),
-            // Unreachable: b64token is ASCII. Kept total rather than panicking.
-            Err(_) => malformed(SchemeLabel::Bearer, "the Bearer token is not ASCII"),
-        },
-        Err(detail) => malformed(SchemeLabel::Bearer, detail),
-    }
+/// A Bearer token checked against RFC 6750 §2.1, or a fixed, secret-free
+/// sentence saying what is wrong with it.
+pub(crate) fn check_bearer(token: &[u8]) -> Result<&str, &'static str> {
+    check_b64token(token)?;
+    // b64token is ASCII, so this cannot fail; kept total rather than panicking.
+    std::str::from_utf8(token).map_err(|_| "the Bearer token is not ASCII")
 }
 
 /// The b64token characters (RFC 6750 §2.1) as a lookup table: the check runs

@@ -262,7 +262,7 @@ impl<V> TokenCache<V> {
         leeway: u64,
         generation: u64,
     ) -> Option<Arc<CachedEntry<V>>> {
-        self.key_of(token)
+        self.key_of(token.as_bytes())
             .and_then(|key| self.get_key(&key, now, leeway, generation))
     }
 
@@ -296,7 +296,7 @@ impl<V> TokenCache<V> {
     /// Caches the verified `entry` for `token`. Call it only for tokens that
     /// passed every check; entries that would already be stale are dropped.
     pub(crate) fn insert(&self, token: &str, entry: CachedEntry<V>) {
-        if let Some(key) = self.key_of(token) {
+        if let Some(key) = self.key_of(token.as_bytes()) {
             self.insert_key(&key, entry);
         }
     }
@@ -343,7 +343,7 @@ impl<V> TokenCache<V> {
     /// The key `token` is cached under (its SHA-256), or `None` when the cache
     /// is off or the token too long to cache. Computed once per request: the
     /// same digest gives the rejection event's `auth.token_fp`.
-    pub(crate) fn key_of(&self, token: &str) -> Option<Key> {
+    pub(crate) fn key_of(&self, token: &[u8]) -> Option<Key> {
         (self.is_enabled() && token.len() <= self.max_token_bytes).then(|| digest(token))
     }
 
@@ -358,8 +358,8 @@ impl<V> Default for TokenCache<V> {
     }
 }
 
-fn digest(token: &str) -> Key {
-    Sha256::digest(token.as_bytes()).into()
+fn digest(token: &[u8]) -> Key {
+    Sha256::digest(token).into()
 }
 
 /// The shard of a key: bytes 8..16 of the digest (the map hashes bytes 0..8).
