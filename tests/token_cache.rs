@@ -224,3 +224,23 @@ async fn a_cached_token_does_not_skip_the_checks_of_the_request_around_it() {
     let (status, reason) = send(vec![format!("Bearer   {token}  ")], "/").await;
     assert_eq!((status, reason), (200, None));
 }
+
+/// The cache finds entries by the signature's digest and compares the rest
+/// byte for byte: a verified token's signature on another payload is rejected as
+/// without the cache, and the cached token keeps passing.
+#[tokio::test]
+async fn a_cached_signature_on_another_payload_is_rejected() {
+    let s = setup(hs_jwt());
+    let a = hs(json!({"sub": "a", "exp": T0 + 3600}));
+    let b = hs(json!({"sub": "admin", "exp": T0 + 3600}));
+    assert_eq!(call(&s.app, &a).await.0, 200);
+    assert_eq!(call(&s.app, &a).await.0, 200); // a hit
+    let (a_parts, b_parts): (Vec<_>, Vec<_>) = (a.split('.').collect(), b.split('.').collect());
+    let forged = format!("{}.{}.{}", a_parts[0], b_parts[1], a_parts[2]);
+    let (status, body) = call(&s.app, &forged).await;
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (401, Some("signature_invalid"))
+    );
+    assert_eq!(call(&s.app, &a).await.0, 200);
+}

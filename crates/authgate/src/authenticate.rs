@@ -12,12 +12,11 @@ use std::sync::Arc;
 
 use http::header::{ACCESS_CONTROL_REQUEST_METHOD, FORWARDED, ORIGIN, PROXY_AUTHORIZATION};
 use http::{HeaderMap, Method, Uri};
-use sha2::{Digest as _, Sha256};
 
 use crate::challenge::Responder;
 use crate::config::{AuthConfig, CorsPreflight};
 use crate::credentials::{self, Credentials, Missing, Parsed, SchemeLabel};
-use crate::event::{fingerprint_of_digest, token_fingerprint};
+use crate::event::{fingerprint_of_bytes, token_fingerprint};
 use crate::principal::Principal;
 use crate::reason::Reason;
 use crate::rejection::Failure;
@@ -255,17 +254,21 @@ impl Shared {
             (Some(_), Some(s)) => s.generation,
             (Some(_), None) => NO_KEYS,
         };
-        // The token's digest, once: the cache key, and `auth.token_fp` if it
-        // fails. Only for what may be a JWT (API keys have no '.').
+        // The cache key, once (only for what may be a JWT: API keys have no '.';
+        // without API keys every token goes to the JWT verifier anyway).
         let key = self
             .token_cache
             .as_ref()
-            .filter(|_| generation != NO_KEYS && self.jwt.is_some() && raw.contains(&b'.'))
+            .filter(|_| {
+                generation != NO_KEYS
+                    && self.jwt.is_some()
+                    && (self.cfg.api_keys.is_empty() || raw.contains(&b'.'))
+            })
             .and_then(|c| c.key_of(raw));
-        // A hit is served before anything else reads the token: every entry is
-        // the digest of bytes that passed every check below, the RFC 6750 §2.1
-        // character check included, so an identical token would pass them again
-        // (issue 6: the check is a third of a hit's cost for a 650-byte token).
+        // A hit is served before anything else reads the token: a hit is a token
+        // byte-identical to one that passed every check below, the RFC 6750 §2.1
+        // character check included, so it would pass them again (issue 6: that
+        // check was a third of a hit's cost for a 650-byte token).
         if let Some(key) = &key
             && let Some(hit) = self.cached(key, now, generation)
         {
@@ -276,10 +279,7 @@ impl Shared {
             Err(detail) => return JwtStep::Done(Err(malformed(SchemeLabel::Bearer, detail))),
         };
         let with_fp = |mut f: Failure| {
-            f.token_fp = Some(match &key {
-                Some(key) => fingerprint_of_digest(key),
-                None => token_fingerprint(token),
-            });
+            f.token_fp = Some(token_fingerprint(token));
             f
         };
         let fail = |f: Failure| JwtStep::Done(Err(with_fp(f)));
@@ -356,7 +356,7 @@ impl Shared {
     /// A verified-token cache hit: the cache re-checked the time claims; the
     /// revocation check runs on every request (a revoked `jti` is a miss, and the
     /// full verification then names the reason).
-    fn cached(&self, key: &Key, now: u64, generation: u64) -> Option<Principal> {
+    fn cached(&self, key: &Key<'_>, now: u64, generation: u64) -> Option<Principal> {
         let hit = self
             .token_cache
             .as_ref()?
@@ -390,7 +390,7 @@ impl Shared {
             .as_ref()
             .and_then(|r| r.staleness())
             .map(Into::into);
-        f.token_fp = Some(fingerprint_of_digest(&Sha256::digest(token).into()));
+        f.token_fp = Some(fingerprint_of_bytes(token));
         f
     }
 }

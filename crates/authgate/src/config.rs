@@ -247,15 +247,18 @@ impl JwtConfig {
     /// served for at most `ttl_secs` (default 300) and never past its `exp`. A hit
     /// skips decoding and the signature check, and re-checks `exp`/`nbf`/`iat`
     /// against the clock; entries of a changed remote key set are dropped. Only
-    /// valid tokens are cached, keyed by SHA-256 of the token (the token itself
-    /// is not stored). `max_entries == 0` turns it off.
+    /// valid tokens are cached, keyed by SHA-256 of the token's signature, with
+    /// the signed part (header and payload as sent) compared byte for byte on a
+    /// hit: a hit is the very token that was verified, and the signature itself
+    /// is never stored. `max_entries == 0` turns it off.
     ///
-    /// Memory: an entry keeps the verified claims as JSON, about 0.5–1 KiB for
-    /// typical access tokens (~1.5 KiB once handlers read `Principal::claims()`,
-    /// which parses them into a map that stays with the entry), so ~5–15 MiB for
-    /// the default 10 000. Tokens over 4 KiB are never cached; the worst case, a
-    /// 4 KiB token of many tiny claims read through `claims()`, is ~32 KiB per
-    /// entry (~320 MiB for 10 000 of them, which only the token issuer can mint).
+    /// Memory: an entry keeps the verified claims as JSON and the signed part,
+    /// about 0.7–1.5 KiB for typical access tokens (~2 KiB once handlers read
+    /// `Principal::claims()`, which parses them into a map that stays with the
+    /// entry), so ~7–20 MiB for the default 10 000. Tokens over 4 KiB are never
+    /// cached; the worst case, a 4 KiB token of many tiny claims read through
+    /// `claims()`, is ~36 KiB per entry (~360 MiB for 10 000 of them, which only
+    /// the token issuer can mint).
     pub fn token_cache(mut self, max_entries: usize, ttl_secs: u64) -> Self {
         self.cache_entries = max_entries;
         self.cache_ttl_secs = ttl_secs;

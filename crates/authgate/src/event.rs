@@ -50,11 +50,12 @@ pub(crate) fn sanitize_for_message(s: &str) -> String {
 /// `auth.token_fp`: the first 12 hex characters of SHA-256 of the token, for
 /// correlating log lines without logging the token (SPEC §3).
 pub fn token_fingerprint(token: &str) -> String {
-    fingerprint_of_digest(&Sha256::digest(token.as_bytes()).into())
+    fingerprint_of_bytes(token.as_bytes())
 }
 
-/// [`token_fingerprint`] from the token's SHA-256, when it is already at hand.
-pub(crate) fn fingerprint_of_digest(digest: &[u8; 32]) -> String {
+/// [`token_fingerprint`] of a token as sent (its characters not checked yet).
+pub(crate) fn fingerprint_of_bytes(token: &[u8]) -> String {
+    let digest = Sha256::digest(token);
     let mut out = String::with_capacity(12);
     for b in &digest[..6] {
         out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));

@@ -8,8 +8,18 @@
 //!   SPEC §2 up to (not including) revocation passed. Rejections are never cached:
 //!   a flood of bad tokens costs the full verification each time, and cannot evict
 //!   good entries.
-//! - **Keyed by SHA-256 of the token.** The map stores the 32-byte digest, never
-//!   the token, so a heap dump of the cache holds no credentials.
+//! - **Keyed by SHA-256 of the token's signature.** A token is split at its last
+//!   `.`: the signature after it (what makes the token a credential: it cannot
+//!   be computed without the signing key) is stored only as its SHA-256, the
+//!   map's key; the signed part before it (header and payload as sent, the
+//!   same claims the entry keeps decoded anyway) is stored and compared byte for
+//!   byte on every hit. So a hit means the token is byte-identical to a verified
+//!   one (anything else would need a second SHA-256 preimage of the signature),
+//!   and a heap dump of the cache holds no usable token. A token with a cached
+//!   signature but another signed part (a tampered payload) is a miss, and does
+//!   not disturb the entry. Hashing the signature alone, not the whole token,
+//!   makes a hit cheaper: for an RS256 access token of 650 bytes SHA-256 reads
+//!   342, for HS256 43 (issue 6).
 //! - **Lifetime.** An entry is served until the earliest of the token's `exp`
 //!   (without the leeway: between `exp` and `exp + leeway` the token is verified
 //!   in full again, which is always correct) and `verified_at + ttl`.
@@ -32,11 +42,13 @@
 //!
 //! At most `max_entries` entries (default [`DEFAULT_MAX_ENTRIES`] = 10 000), each
 //! costing [`FIXED_BYTES_PER_ENTRY`] (160) bytes plus `size_of::<V>()` plus the
-//! heap that the cached value `V` owns. Tokens longer than `max_token_bytes`
-//! (default [`DEFAULT_MAX_CACHED_TOKEN_BYTES`] = 4 KiB) are never cached, so the
-//! claims of an entry come from at most ~3 KiB of JSON. For authgate's entries
-//! that heap is:
+//! heap that the cached value `V` owns, plus the token's signed part (its length
+//! and the allocator's 16). Tokens longer than `max_token_bytes` (default
+//! [`DEFAULT_MAX_CACHED_TOKEN_BYTES`] = 4 KiB) are never cached, so the claims of
+//! an entry come from at most ~3 KiB of JSON. For authgate's entries that heap
+//! is:
 //!
+//! - the signed part (~250–1 300 bytes for typical access tokens, at most 4 KiB);
 //! - the verified claim set as JSON (its decoded size: ¾ of the payload
 //!   segment, ~180–1 000 bytes for typical access tokens, at most ~3 KiB), the
 //!   `Principal`'s fixed part (~150 bytes), and `kid`/`iss`/`jti` copies;
@@ -46,10 +58,10 @@
 //!   bytes of JSON → 757 bytes) and up to ~10× for a payload of many tiny claims
 //!   (6 KiB → 62 KiB; measured by the `allocs` bench, docs/BENCHMARKS.md).
 //!
-//! So typical tokens cost ~0.5–1 KiB per entry (~5–10 MiB for the default
-//! 10 000), ~1.5 KiB when handlers read `claims()`; the worst case (every entry
+//! So typical tokens cost ~0.7–1.5 KiB per entry (~7–15 MiB for the default
+//! 10 000), ~2 KiB when handlers read `claims()`; the worst case (every entry
 //! a distinct 4 KiB token of tiny claims, all valid, all read through
-//! `claims()`) is ~32 KiB per entry, ~320 MiB. Only the token issuer can mint
+//! `claims()`) is ~36 KiB per entry, ~360 MiB. Only the token issuer can mint
 //! such tokens, since only verified tokens are inserted; lower `max_entries` or
 //! `max_token_bytes` where that matters.
 //!
@@ -57,8 +69,9 @@
 //!
 //! The map is split into up to 16 shards, each a `Mutex<HashMap>` chosen by the
 //! digest, so concurrent requests rarely meet on a lock; a lock is held only for a
-//! hash lookup and an `Arc` clone. The digest is already uniformly distributed,
-//! so the maps hash with its first 8 bytes instead of SipHash. When a shard is
+//! hash lookup, the comparison of the signed part and an `Arc` clone. The digest
+//! is already uniformly distributed, so the maps hash with its first 8 bytes
+//! instead of SipHash. When a shard is
 //! full, an insert first drops the shard's expired entries and entries of another
 //! key-set generation; if that frees nothing, it evicts an eighth of the shard in
 //! the map's iteration order, which for digest keys is effectively random. Each
@@ -153,13 +166,25 @@ impl<V> fmt::Debug for CachedEntry<V> {
     }
 }
 
-/// The cache key: SHA-256 of the token.
-pub(crate) type Key = [u8; 32];
+/// SHA-256 of a token's signature: the map's key.
+type Digest32 = [u8; 32];
+
+/// What a token is looked up by: its signature's SHA-256 and its signed part
+/// (see the module docs). Computed once per request; no `Debug` (it borrows the
+/// token's signed part).
+pub(crate) struct Key<'t> {
+    digest: Digest32,
+    /// Everything up to and including the last `.` (empty when there is none,
+    /// so `x` and `.x` differ).
+    signed: &'t [u8],
+}
 
 struct Slot<V> {
     entry: Arc<CachedEntry<V>>,
     /// Served while `now < deadline`: `min(exp, verified_at + ttl)`.
     deadline: u64,
+    /// The token's signed part, compared on every hit.
+    signed: Box<[u8]>,
 }
 
 /// Hashes a digest key by its first 8 bytes: SHA-256 output needs no further
@@ -185,7 +210,7 @@ impl Hasher for DigestHasher {
     fn write_usize(&mut self, _len: usize) {}
 }
 
-type Map<V> = HashMap<Key, Slot<V>, BuildHasherDefault<DigestHasher>>;
+type Map<V> = HashMap<Digest32, Slot<V>, BuildHasherDefault<DigestHasher>>;
 
 struct Shard<V> {
     map: Mutex<Map<V>>,
@@ -269,18 +294,23 @@ impl<V> TokenCache<V> {
     /// [`get`](Self::get) by the token's key ([`key_of`](Self::key_of)).
     pub(crate) fn get_key(
         &self,
-        key: &Key,
+        key: &Key<'_>,
         now: u64,
         leeway: u64,
         generation: u64,
     ) -> Option<Arc<CachedEntry<V>>> {
-        let key = *key;
-        let mut map = self.shard(&key);
-        let slot = map.get(&key)?;
+        let mut map = self.shard(&key.digest);
+        let slot = map.get(&key.digest)?;
+        if *slot.signed != *key.signed {
+            // A cached signature on another header or payload: not this entry's
+            // token (a tampered one, most likely). The entry stays; the full
+            // verifier rejects the token.
+            return None;
+        }
         if slot.entry.generation != generation || now >= slot.deadline {
             // Stale for everyone: the key set changed, or the entry outlived its
             // exp or TTL.
-            map.remove(&key);
+            map.remove(&key.digest);
             return None;
         }
         // nbf/iat (and exp with leeway) against this request's clock. A clock
@@ -302,8 +332,7 @@ impl<V> TokenCache<V> {
     }
 
     /// [`insert`](Self::insert) by the token's key ([`key_of`](Self::key_of)).
-    pub(crate) fn insert_key(&self, key: &Key, entry: CachedEntry<V>) {
-        let key = *key;
+    pub(crate) fn insert_key(&self, key: &Key<'_>, entry: CachedEntry<V>) {
         let now = entry.verified_at;
         let deadline = entry
             .time
@@ -313,16 +342,17 @@ impl<V> TokenCache<V> {
         if deadline <= now {
             return;
         }
-        let shard = &self.shards[shard_index(&key, self.shards.len())];
+        let shard = &self.shards[shard_index(&key.digest, self.shards.len())];
         let mut map = lock(&shard.map);
-        if map.len() >= shard.cap && !map.contains_key(&key) {
+        if map.len() >= shard.cap && !map.contains_key(&key.digest) {
             evict(&mut map, shard.cap, now, entry.generation);
         }
         map.insert(
-            key,
+            key.digest,
             Slot {
                 entry: Arc::new(entry),
                 deadline,
+                signed: key.signed.into(),
             },
         );
     }
@@ -340,14 +370,22 @@ impl<V> TokenCache<V> {
         self.shards.iter().map(|s| lock(&s.map).len()).sum()
     }
 
-    /// The key `token` is cached under (its SHA-256), or `None` when the cache
-    /// is off or the token too long to cache. Computed once per request: the
-    /// same digest gives the rejection event's `auth.token_fp`.
-    pub(crate) fn key_of(&self, token: &[u8]) -> Option<Key> {
-        (self.is_enabled() && token.len() <= self.max_token_bytes).then(|| digest(token))
+    /// The key `token` is looked up by (the SHA-256 of its signature, and its
+    /// signed part), or `None` when the cache is off or the token too long to
+    /// cache.
+    pub(crate) fn key_of<'t>(&self, token: &'t [u8]) -> Option<Key<'t>> {
+        if !self.is_enabled() || token.len() > self.max_token_bytes {
+            return None;
+        }
+        let split = memchr::memrchr(b'.', token).map_or(0, |dot| dot + 1);
+        let (signed, signature) = token.split_at(split);
+        Some(Key {
+            digest: Sha256::digest(signature).into(),
+            signed,
+        })
     }
 
-    fn shard(&self, key: &Key) -> MutexGuard<'_, Map<V>> {
+    fn shard(&self, key: &Digest32) -> MutexGuard<'_, Map<V>> {
         lock(&self.shards[shard_index(key, self.shards.len())].map)
     }
 }
@@ -358,12 +396,8 @@ impl<V> Default for TokenCache<V> {
     }
 }
 
-fn digest(token: &[u8]) -> Key {
-    Sha256::digest(token).into()
-}
-
 /// The shard of a key: bytes 8..16 of the digest (the map hashes bytes 0..8).
-fn shard_index(key: &Key, shards: usize) -> usize {
+fn shard_index(key: &Digest32, shards: usize) -> usize {
     let mut b = [0u8; 8];
     b.copy_from_slice(&key[8..16]);
     // `shards` is at most 16, so the cast and the remainder are exact.
@@ -383,7 +417,7 @@ fn evict<V>(map: &mut Map<V>, cap: usize, now: u64, generation: u64) {
     if map.len() < cap {
         return;
     }
-    let victims: Vec<Key> = map.keys().take((cap / 8).max(1)).copied().collect();
+    let victims: Vec<Digest32> = map.keys().take((cap / 8).max(1)).copied().collect();
     for key in &victims {
         map.remove(key);
     }
@@ -416,6 +450,39 @@ mod tests {
         let hit = c.get("a.b.c", NOW + 1, LEEWAY, 1).expect("hit");
         assert_eq!(hit.value, "principal");
         assert!(c.get("a.b.d", NOW + 1, LEEWAY, 1).is_none());
+    }
+
+    #[test]
+    fn a_cached_signature_on_another_signed_part_is_a_miss() {
+        let c = cache(10);
+        c.insert("h.p.sig", entry(Some(NOW + 3600), 1));
+        // The signature of a verified token on a tampered header or payload.
+        for other in ["h.q.sig", "h.p.p.sig", "hp.sig", ".sig", "sig", "h.p.sig."] {
+            assert!(c.get(other, NOW, LEEWAY, 1).is_none(), "{other}");
+        }
+        // The entry is untouched by those lookups.
+        assert_eq!(c.len(), 1);
+        assert!(c.get("h.p.sig", NOW, LEEWAY, 1).is_some());
+        // With no '.', the whole token is the "signature": `x` and `.x` differ.
+        c.insert("x", entry(Some(NOW + 3600), 1));
+        assert!(c.get("x", NOW, LEEWAY, 1).is_some());
+        assert!(c.get(".x", NOW, LEEWAY, 1).is_none());
+    }
+
+    #[test]
+    fn only_the_digest_of_the_signature_is_kept() {
+        let c = cache(10);
+        c.insert("header.payload.SIGNATURE", entry(Some(NOW + 3600), 1));
+        let expected: Digest32 = Sha256::digest(b"SIGNATURE").into();
+        let mut seen = 0;
+        for shard in c.shards.iter() {
+            for (digest, slot) in lock(&shard.map).iter() {
+                assert_eq!(*digest, expected);
+                assert_eq!(&*slot.signed, b"header.payload.");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 1);
     }
 
     #[test]
@@ -617,7 +684,7 @@ mod tests {
     fn fixed_cost_per_entry_is_documented_honestly() {
         // Slot in the map + its control byte, at hashbrown's worst load factor
         // (7/8), plus the Arc's counters and the entry's fields other than V.
-        let slot = std::mem::size_of::<(Key, Slot<()>)>() + 1;
+        let slot = std::mem::size_of::<(Digest32, Slot<()>)>() + 1;
         let arc = 2 * std::mem::size_of::<usize>() + std::mem::size_of::<CachedEntry<()>>();
         let fixed = slot * 8 / 7 + arc;
         assert!(fixed <= FIXED_BYTES_PER_ENTRY, "{fixed}");
