@@ -478,3 +478,67 @@ fn is_cors_preflight(method: &Method, headers: &HeaderMap) -> bool {
         && headers.contains_key(ORIGIN)
         && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Algorithm, JwtConfig, JwtKey};
+    use http::HeaderValue;
+    use http::header::AUTHORIZATION;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn token(i: usize) -> String {
+        let claims = serde_json::json!({
+            "sub": format!("user-{i}"),
+            "jti": format!("j-{i}"),
+            "exp": 4_000_000_000u64,
+        });
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET),
+        )
+        .expect("encode")
+    }
+
+    fn subject_of(shared: &Arc<Shared>, token: &str) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        let value = HeaderValue::try_from(format!("Bearer {token}")).expect("header");
+        headers.insert(AUTHORIZATION, value);
+        match shared.decide(&Method::GET, &Uri::from_static("/"), &headers) {
+            Decision::Pass(Some(p)) => p.subject().map(str::to_owned),
+            _ => None,
+        }
+    }
+
+    /// Issue 6: the bound holds through the layer's own path under a flood of
+    /// distinct, valid, real JWTs; every one of them still authenticates, and
+    /// the newest are served from the cache.
+    #[test]
+    fn the_token_cache_bound_holds_under_a_flood_of_distinct_valid_tokens() {
+        const BOUND: usize = 100;
+        let cfg = AuthConfig::builder()
+            .jwt(
+                JwtConfig::new([Algorithm::HS256])
+                    .key(JwtKey::hmac(SECRET))
+                    .token_cache(BOUND, 300),
+            )
+            .build()
+            .expect("config");
+        let shared = Arc::new(Shared::new(cfg, false));
+        let cache = shared.token_cache.as_ref().expect("cache on");
+        let tokens: Vec<String> = (0..2_000).map(token).collect();
+        for (i, t) in tokens.iter().enumerate() {
+            assert_eq!(subject_of(&shared, t), Some(format!("user-{i}")));
+            assert!(cache.len() <= BOUND, "{} entries after {i}", cache.len());
+        }
+        assert!(cache.len() >= BOUND / 2, "{} entries", cache.len());
+        // The last token is cached, and a hit gives the same principal.
+        let last = tokens.last().expect("tokens");
+        let key = cache.key_of(last.as_bytes()).expect("cacheable");
+        assert!(cache.get_key(&key, shared.cfg.now_secs(), 0, 0).is_some());
+        assert_eq!(subject_of(&shared, last), Some("user-1999".to_owned()));
+        assert!(cache.len() <= BOUND);
+    }
+}
