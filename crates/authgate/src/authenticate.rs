@@ -243,27 +243,30 @@ impl Shared {
         }
     }
 
-    /// The Bearer path. `may_wait`: whether a missing key may send the request
-    /// to wait for the remote key set (once; the retry after waiting may not).
-    /// The Bearer path: `raw` is the token as sent, its characters not checked yet.
+    /// The Bearer path. `raw` is the token as sent, its characters not checked
+    /// yet. `may_wait`: whether a missing key may send the request to wait for
+    /// the remote key set (once; the retry after waiting may not).
     fn bearer(&self, raw: &[u8], may_wait: bool) -> JwtStep {
+        // Only what may be a JWT reads the key set and the cache: API keys have
+        // no '.'; without API keys every token goes to the JWT verifier.
+        let may_be_jwt =
+            self.jwt.is_some() && (self.cfg.api_keys.is_empty() || raw.contains(&b'.'));
         let now = self.cfg.now_secs();
-        let snapshot = self.remote.as_ref().and_then(RemoteKeys::current);
+        let snapshot = self
+            .remote
+            .as_ref()
+            .filter(|_| may_be_jwt)
+            .and_then(RemoteKeys::current);
         let generation = match (&self.remote, &snapshot) {
             (None, _) => 0,
             (Some(_), Some(s)) => s.generation,
             (Some(_), None) => NO_KEYS,
         };
-        // The cache key, once (only for what may be a JWT: API keys have no '.';
-        // without API keys every token goes to the JWT verifier anyway).
+        // The cache key, once.
         let key = self
             .token_cache
             .as_ref()
-            .filter(|_| {
-                generation != NO_KEYS
-                    && self.jwt.is_some()
-                    && (self.cfg.api_keys.is_empty() || raw.contains(&b'.'))
-            })
+            .filter(|_| may_be_jwt && generation != NO_KEYS)
             .and_then(|c| c.key_of(raw));
         // A hit is served before anything else reads the token: a hit is a token
         // byte-identical to one that passed every check below, the RFC 6750 §2.1
