@@ -244,3 +244,62 @@ async fn a_cached_signature_on_another_payload_is_rejected() {
     );
     assert_eq!(call(&s.app, &a).await.0, 200);
 }
+
+/// The cache never changes an answer (issue 6), also for what is *almost* a
+/// cached token: with the cache warmed by a valid token, every one-byte change,
+/// truncation and extension of it gets exactly the status and reason it gets
+/// with the cache off. This covers the lookup on the raw token (before its
+/// RFC 6750 §2.1 check) and the key on the signature with the signed part
+/// compared (HS256: 43-byte signature; RS256: 342; ES256: 86).
+#[tokio::test]
+async fn near_copies_of_a_cached_token_get_the_answers_they_get_without_the_cache() {
+    use jsonwebtoken::Algorithm as A;
+    for (alg, ours) in [
+        (A::HS256, Algorithm::HS256),
+        (A::RS256, Algorithm::RS256),
+        (A::ES256, Algorithm::ES256),
+    ] {
+        let key = match common::public_key_file(alg) {
+            None => JwtKey::hmac(common::HS_SECRET),
+            Some(file) => JwtKey::from_pem(common::read_key(file)).unwrap(),
+        };
+        let jwt = JwtConfig::new([ours]).key(key);
+        let cached = setup(jwt.clone());
+        let uncached = setup(jwt.token_cache(0, 0));
+        let token = common::mint(alg, None, &json!({"sub": "a", "exp": T0 + 3600}));
+        assert_eq!(call(&cached.app, &token).await.0, 200);
+        assert_eq!(call(&cached.app, &token).await.0, 200); // a hit from now on
+
+        let bytes = token.as_bytes();
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        for i in 0..bytes.len() {
+            for c in [b'A', b'_', b'.', b'=', b' ', b'"'] {
+                if bytes[i] != c {
+                    let mut v = bytes.to_vec();
+                    v[i] = c;
+                    variants.push(v);
+                }
+            }
+            variants.push(bytes[..i].to_vec());
+        }
+        for suffix in ["A", "_", ".", "=", "==", " x", ",", ".x"] {
+            variants.push([bytes, suffix.as_bytes()].concat());
+        }
+        let mut passed = 0;
+        for v in &variants {
+            let v = std::str::from_utf8(v).unwrap();
+            let (a, b) = (call(&cached.app, v).await, call(&uncached.app, v).await);
+            assert_eq!(
+                (a.0, a.1["reason"].as_str()),
+                (b.0, b.1["reason"].as_str()),
+                "{alg:?}: a {}-byte variant of the cached token",
+                v.len()
+            );
+            passed += usize::from(a.0 == 200);
+        }
+        // Only a trailing space (trimmed as OWS) leaves the token itself intact:
+        // a one-byte change of a signed JWT is never valid, nor is a truncation.
+        assert!(passed <= 1, "{alg:?}: {passed} variants passed");
+        assert_eq!(call(&cached.app, &token).await.0, 200);
+    }
+}
