@@ -49,10 +49,16 @@ fn hs_jwt() -> JwtConfig {
 }
 
 async fn call(app: &Router, token: &str) -> (u16, Value) {
-    let req = Request::get("/")
-        .header("authorization", format!("Bearer {token}"))
-        .body(axum::body::Body::empty())
-        .unwrap();
+    request(app, &[format!("Bearer {token}")], "/").await
+}
+
+/// `GET uri` with these `Authorization` fields: the status and the problem body.
+async fn request(app: &Router, authorization: &[String], uri: &str) -> (u16, Value) {
+    let mut req = Request::get(uri);
+    for value in authorization {
+        req = req.header("authorization", value);
+    }
+    let req = req.body(axum::body::Body::empty()).unwrap();
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status().as_u16();
     let body = axum::body::to_bytes(res.into_body(), 1 << 16)
@@ -153,19 +159,7 @@ async fn a_cached_token_does_not_skip_the_checks_of_the_request_around_it() {
     let send = |headers: Vec<String>, uri: &'static str| {
         let app = s.app.clone();
         async move {
-            let mut req = Request::get(uri);
-            for h in headers {
-                req = req.header("authorization", h);
-            }
-            let res = app
-                .oneshot(req.body(axum::body::Body::empty()).unwrap())
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            let body = axum::body::to_bytes(res.into_body(), 1 << 16)
-                .await
-                .unwrap();
-            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let (status, body) = request(&app, &headers, uri).await;
             (status, body["reason"].as_str().map(str::to_owned))
         }
     };

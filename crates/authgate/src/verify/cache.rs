@@ -71,10 +71,10 @@
 //! digest, so concurrent requests rarely meet on a lock; a lock is held only for a
 //! hash lookup, the comparison of the signed part and an `Arc` clone. The digest
 //! is already uniformly distributed, so the maps hash with its first 8 bytes
-//! instead of SipHash. When a shard is
-//! full, an insert first drops the shard's expired entries and entries of another
-//! key-set generation; if that frees nothing, it evicts an eighth of the shard in
-//! the map's iteration order, which for digest keys is effectively random. Each
+//! instead of SipHash. When a shard is full, an insert first drops the shard's
+//! expired entries and entries of another key-set generation; if that frees
+//! nothing, it evicts an eighth of the shard in the map's iteration order, which
+//! for digest keys is effectively random. Each
 //! full sweep is paid for by the `cap / 8` inserts before the next one, so an
 //! insert costs O(1) amortized, even under a flood of distinct tokens.
 
