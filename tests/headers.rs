@@ -231,6 +231,53 @@ fn header_cases() -> Vec<Case> {
             .header("access-control-request-method", "GET")
             .status(204)
             .silent(),
+        // A browser never sends credentials on a preflight (Fetch standard,
+        // CORS-preflight request): an OPTIONS that carries them is authenticated.
+        Case::auth(
+            "H-31d preflight carrying a broken Bearer token",
+            "Bearer x.y.z",
+        )
+        .extracted("x.y.z")
+        .method(Method::OPTIONS)
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "GET")
+        .t("token_malformed"),
+        Case::auth(
+            "H-31e preflight carrying an unknown Basic user",
+            basic.clone(),
+        )
+        .method(Method::OPTIONS)
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "GET")
+        .rej(401, "unsupported_scheme")
+        .scheme("basic"),
+        Case::new("H-31f preflight carrying an access_token query", vec![])
+            .path("/api/whoami?access_token=x")
+            .method(Method::OPTIONS)
+            .header("origin", "https://app.example.com")
+            .header("access-control-request-method", "GET")
+            .rej(401, "missing_credentials")
+            .hint("query"),
+        Case::bearer(
+            "H-31g preflight with a valid token lacking the route's scope",
+            &v,
+        )
+        .path("/api/admin")
+        .method(Method::OPTIONS)
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "GET")
+        .forbidden_scope("admin", "orders:read")
+        .verified(),
+        Case::new(
+            "H-31h preflight without credentials on a scoped route passes",
+            vec![],
+        )
+        .path("/api/admin")
+        .method(Method::OPTIONS)
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "GET")
+        .status(405)
+        .silent(),
         Case::new("H-32 OPTIONS + Origin, no ACRM", vec![])
             .method(Method::OPTIONS)
             .header("origin", "https://app.example.com")

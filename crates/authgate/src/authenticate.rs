@@ -10,7 +10,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use http::header::{ACCESS_CONTROL_REQUEST_METHOD, FORWARDED, ORIGIN, PROXY_AUTHORIZATION};
+use http::header::{
+    ACCESS_CONTROL_REQUEST_METHOD, AUTHORIZATION, FORWARDED, ORIGIN, PROXY_AUTHORIZATION,
+};
 use http::{HeaderMap, Method, Uri};
 
 use crate::challenge::Responder;
@@ -113,8 +115,13 @@ impl Shared {
     }
 
     /// A CORS preflight that the configuration lets through unauthenticated.
-    pub(crate) fn is_preflight_pass(&self, method: &Method, headers: &HeaderMap) -> bool {
-        self.cfg.cors_preflight == CorsPreflight::Allow && is_cors_preflight(method, headers)
+    pub(crate) fn is_preflight_pass(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> bool {
+        self.cfg.cors_preflight == CorsPreflight::Allow && is_cors_preflight(method, uri, headers)
     }
 
     fn bearer_enabled(&self) -> bool {
@@ -131,7 +138,7 @@ impl Shared {
         uri: &Uri,
         headers: &HeaderMap,
     ) -> Decision {
-        if self.is_preflight_pass(method, headers) {
+        if self.is_preflight_pass(method, uri, headers) {
             return Decision::Pass(None);
         }
         let result = match credentials::parse_unchecked(headers, uri) {
@@ -475,11 +482,20 @@ fn missing(kind: Missing, headers: &HeaderMap) -> Failure {
 }
 
 /// A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`
-/// (Fetch standard §3.2.2).
-fn is_cors_preflight(method: &Method, headers: &HeaderMap) -> bool {
+/// (Fetch standard §3.2.2), and no credentials.
+///
+/// A browser never sends credentials on a preflight: the Fetch standard's
+/// CORS-preflight request carries no `Authorization` header (its credentials mode
+/// is "omit"), and a token in the query would be the page's own choice. A request
+/// that has the preflight's shape *and* credentials is not from a browser's CORS
+/// machinery, so it is authenticated like any other request; letting it through
+/// would let anyone reach the inner service by adding two headers.
+fn is_cors_preflight(method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
     method == Method::OPTIONS
         && headers.contains_key(ORIGIN)
         && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD)
+        && !headers.contains_key(AUTHORIZATION)
+        && !credentials::has_query_token(uri)
 }
 
 #[cfg(test)]

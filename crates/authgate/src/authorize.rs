@@ -275,7 +275,7 @@ where
             return ResponseFuture::rejected(Responder::new("api", false, false, true).respond(&f));
         };
         let failure = match req.extensions().get::<Principal>() {
-            None if shared.is_preflight_pass(req.method(), req.headers()) => None,
+            None if shared.is_preflight_pass(req.method(), req.uri(), req.headers()) => None,
             None => Some(Failure::new(
                 Reason::MissingCredentials,
                 SchemeLabel::None,

@@ -63,6 +63,11 @@ impl std::error::Error for ConfigError {}
 pub enum CorsPreflight {
     /// `OPTIONS` with `Origin` and `Access-Control-Request-Method` pass through
     /// unauthenticated, so a CORS layer can answer them (the default).
+    ///
+    /// Only a request without credentials counts as a preflight: browsers never
+    /// send `Authorization` on one (Fetch standard, CORS-preflight request), so an
+    /// `OPTIONS` carrying an `Authorization` header or an `access_token` query
+    /// parameter is authenticated like any other request.
     #[default]
     Allow,
     /// Preflights are authenticated like any other request.

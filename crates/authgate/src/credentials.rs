@@ -407,7 +407,7 @@ fn other_scheme_label(scheme: &[u8]) -> SchemeLabel {
         })
 }
 
-fn has_query_token(uri: &Uri) -> bool {
+pub(crate) fn has_query_token(uri: &Uri) -> bool {
     let Some(query) = uri.query() else {
         return false;
     };
