@@ -312,6 +312,44 @@ fn a_bad_configuration_is_one_stderr_line_and_exit_2() {
     }
 }
 
+/// A secret pasted into `secret_env` instead of the variable's name is never
+/// printed, even when it has the shape of a variable name (most random secrets do).
+#[test]
+fn a_secret_pasted_into_secret_env_is_never_printed() {
+    const PASTED: &str = "Kq7vXh2mP9sLw3NtR8yB5zC1dF6gJ4aE";
+    let dir = tempdir();
+    for value in [PASTED, "Kq7v+Xh2/mP9sLw3NtR8yB5zC1dF6gJ4aE=="] {
+        let config = dir.join("pasted.toml");
+        std::fs::write(
+            &config,
+            format!("[bearer.jwt]\nalgorithms = [\"HS256\"]\n[[bearer.jwt.keys]]\nsecret_env = \"{value}\"\n"),
+        )
+        .unwrap();
+        let out = Command::new(server_binary())
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .env_remove(value)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("bearer.jwt.keys[0].secret_env"), "{stderr}");
+        for part in [value, "Kq7v", "gJ4aE"] {
+            assert!(
+                !stderr.contains(part) && !stdout.contains(part),
+                "{part}: {stderr}{stdout}"
+            );
+        }
+    }
+}
+
 /// A fresh directory, removed when dropped.
 fn tempdir() -> common::TempPath {
     common::TempPath::dir("server-test")

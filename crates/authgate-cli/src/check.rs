@@ -75,8 +75,10 @@ pub(crate) fn run(args: &CheckArgs) -> CmdResult {
             Some(v) if v.is_empty() => "is set but empty",
             _ => "is unset",
         };
+        // The variable's name is not printed: an unset name may be the secret
+        // itself, pasted where the name belongs.
         eprintln!(
-            "error: {at}: the HMAC secret comes from environment variable {var}, which {state}; the server would refuse to start. Set it in the server's environment (e.g. `export {var}=\"$(openssl rand -base64 48)\"` with secret_encoding = \"base64\")"
+            "error: {at}: the environment variable named there {state}; the server would refuse to start. Set it in the server's environment to the HMAC secret (e.g. `openssl rand -base64 48` with secret_encoding = \"base64\"); if you wrote the secret itself in the file, remove it, rotate it, and write the variable's name instead"
         );
     }
     match second {

@@ -242,9 +242,12 @@ fn hmac_secret(kid: &str, entries: &[KeyEntry], base: &Path) -> Result<Vec<u8>, 
     for e in entries {
         match &e.source {
             KeySource::Env { var, base64 } if e.kid.as_deref() == Some(kid) => {
+                // The variable is named by its key path, never by its value (which
+                // may be a secret pasted where the name belongs).
                 let value = std::env::var(var).ok().filter(|v| !v.is_empty()).ok_or_else(|| {
                     Fail::usage(format!(
-                        "environment variable {var} (secret_env of kid {:?}) is not set; set it to the HMAC secret",
+                        "{}.secret_env (kid {:?}): the environment variable named there is not set; set it to the HMAC secret",
+                        e.key_path(),
                         clean(kid)
                     ))
                 })?;

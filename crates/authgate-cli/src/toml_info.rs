@@ -80,11 +80,14 @@ pub(crate) fn key_origins(entries: &[KeyEntry], base_dir: &Path) -> Option<Vec<(
         match &e.source {
             KeySource::Pem(p) => out.push((e.index, format!("public_key_pem_file {p:?}"))),
             KeySource::Env { var, .. } => {
-                let state = match std::env::var_os(var) {
-                    Some(v) if !v.is_empty() => "set",
-                    _ => "NOT SET",
+                // Only a variable that exists is named: an unset name may be a
+                // secret pasted where the name belongs.
+                let what = match std::env::var_os(var) {
+                    Some(v) if !v.is_empty() => format!("secret_env {var} (set)"),
+                    Some(_) => format!("{}.secret_env (set but EMPTY)", e.key_path()),
+                    None => format!("{}.secret_env (NOT SET)", e.key_path()),
                 };
-                out.push((e.index, format!("secret_env {var} ({state})")));
+                out.push((e.index, what));
             }
             KeySource::Jwk(file) => {
                 let n = if e.kid.is_some() {

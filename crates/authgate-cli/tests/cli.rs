@@ -914,7 +914,7 @@ fn check_config_rejects_invalid_configs() {
                 "[bearer.jwt]\nalgorithms = [\"HS256\"]\naudience = \"{AUD}\"\n[[bearer.jwt.keys]]\nkid = \"h\"\nsecret_env = \"AG_CLI_TEST_UNSET_VAR\"\n"
             ),
             vec![],
-            "bearer.jwt.keys[0].secret_env: the HMAC secret comes from environment variable AG_CLI_TEST_UNSET_VAR, which is unset",
+            "bearer.jwt.keys[0].secret_env: the environment variable named there is unset",
         ),
     ];
     for (name, text, env, needle) in cases {
@@ -946,14 +946,47 @@ fn check_config_names_every_unset_variable_and_still_checks_the_rest() {
     let fx = Fixture::new(&text, "");
     let out = run(&["check-config", fx.config()], None, &[]);
     assert_eq!(out.code, 2);
+    // Named by their key paths: the value of an unset secret_env may be a secret
+    // pasted in the wrong place, so it is never printed.
     assert!(
-        out.stderr.contains("AG_CLI_UNSET_A") && out.stderr.contains("AG_CLI_UNSET_B"),
+        out.stderr.contains("bearer.jwt.keys[0].secret_env")
+            && out.stderr.contains("bearer.jwt.keys[1].secret_env"),
         "{out:?}"
     );
     assert!(
-        out.stdout.contains("secret_env AG_CLI_UNSET_B (NOT SET)"),
+        out.stdout
+            .contains("bearer.jwt.keys[1].secret_env (NOT SET)"),
         "{out:?}"
     );
+    assert!(!out.all().contains("AG_CLI_UNSET_"), "{out:?}");
+}
+
+/// A secret pasted into `secret_env` has the shape of a variable name more often
+/// than not; no output of any subcommand that reads the file prints it.
+#[test]
+fn a_secret_pasted_into_secret_env_is_never_printed() {
+    const PASTED: &str = "Kq7vXh2mP9sLw3NtR8yB5zC1dF6gJ4aE";
+    let text = format!(
+        "[bearer.jwt]\nalgorithms = [\"HS256\"]\naudience = \"{AUD}\"\n[[bearer.jwt.keys]]\nkid = \"h\"\nsecret_env = \"{PASTED}\"\n"
+    );
+    let fx = Fixture::new(&text, "");
+    let check = run(&["check-config", fx.config()], None, &[]);
+    assert_eq!(check.code, 2, "{check:?}");
+    assert!(
+        check.stderr.contains("bearer.jwt.keys[0].secret_env"),
+        "{check:?}"
+    );
+    let mint = run(
+        &["token", "mint", "--config", fx.config(), "--key", "h"],
+        None,
+        &[],
+    );
+    assert_ne!(mint.code, 0, "{mint:?}");
+    let explain = run(&["explain", "--config", fx.config(), "x.y.z"], None, &[]);
+    for out in [&check, &mint, &explain] {
+        assert_no_secret(&out.all(), &[PASTED]);
+        assert!(!out.all().contains("Kq7v"), "{out:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------

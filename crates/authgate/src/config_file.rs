@@ -673,15 +673,16 @@ impl Loader<'_> {
             Some(_) => {
                 return Err(ConfigError::new(
                     key,
-                    format!("environment variable {var} is empty; set it to the HMAC secret"),
+                    "the environment variable named there is set but empty; set it to the HMAC secret",
                 ));
             }
             None => {
+                // The value is not echoed even here: a secret pasted where the
+                // variable's name belongs has the shape of a name more often than
+                // not, and this message goes to logs and terminals.
                 return Err(ConfigError::new(
                     key,
-                    format!(
-                        "environment variable {var} is not set (or not valid UTF-8); set it to the HMAC secret"
-                    ),
+                    "the environment variable named there is not set (or not valid UTF-8); set it to the HMAC secret. If you wrote the secret itself there, remove it from the file, rotate it, and write the variable's name instead",
                 ));
             }
         };
@@ -888,6 +889,18 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.key(), "bearer.jwt.keys[0].secret_env");
         assert!(!err.to_string().contains("pa$$w0rd"), "{err}");
+        // A secret with the shape of a variable name, unset or set but empty.
+        for value in [None, Some(String::new())] {
+            let env = move |_: &str| value.clone();
+            let err = AuthConfig::from_toml_str_with_env(
+                "[bearer.jwt]\nalgorithms = [\"HS256\"]\n[[bearer.jwt.keys]]\nsecret_env = \"Kq7vXh2mP9sLw3NtR8yB5zC1dF6gJ4aE\"\n",
+                Path::new("."),
+                &env,
+            )
+            .unwrap_err();
+            assert_eq!(err.key(), "bearer.jwt.keys[0].secret_env");
+            assert!(!err.to_string().contains("Kq7v"), "{err}");
+        }
     }
 
     #[test]
