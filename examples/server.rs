@@ -1,12 +1,20 @@
 //! The example server of SPEC §5, driven by outside tools and tests:
 //!
 //! ```text
-//! cargo run --release --example server -- --config FILE --listen ADDR [--log-format json|pretty]
+//! cargo run --release --example server -- --config FILE --listen ADDR \
+//!     [--log-format json|pretty] [--header-timeout-secs N]
 //! ```
 //!
 //! The first line on stderr is `listening on http://HOST:PORT`; logs go to stdout;
 //! a configuration error is one line on stderr and exit code 2; SIGTERM or Ctrl-C
 //! shut down gracefully with exit code 0.
+//!
+//! Slow clients are bounded: a request's headers must arrive within
+//! `--header-timeout-secs` (default 10) of the server starting to wait for them,
+//! and since that wait starts as soon as a keep-alive connection falls idle, an
+//! idle connection is closed after the same time. A client that trickles its
+//! headers a byte at a time, or opens connections and sends nothing, cannot hold
+//! them open.
 
 #[path = "support/app.rs"]
 #[allow(dead_code)]
@@ -15,12 +23,20 @@ mod app;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use authgate::AuthConfig;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: server --config FILE --listen ADDR [--log-format json|pretty]";
+const USAGE: &str = "usage: server --config FILE --listen ADDR [--log-format json|pretty] [--header-timeout-secs N]";
+
+/// How long a request's headers may take to arrive, counted from the moment the
+/// connection waits for them (right after it opens, and after each response).
+const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LogFormat {
@@ -32,12 +48,14 @@ struct Args {
     config: PathBuf,
     listen: String,
     log_format: LogFormat,
+    header_timeout: Duration,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut config = None;
     let mut listen = None;
     let mut log_format = LogFormat::Pretty;
+    let mut header_timeout = DEFAULT_HEADER_TIMEOUT;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -64,6 +82,17 @@ fn parse_args() -> Result<Args, String> {
                     }
                 }
             }
+            "--header-timeout-secs" => {
+                let v = value()?;
+                header_timeout = match v.parse::<u64>() {
+                    Ok(n @ 1..=3600) => Duration::from_secs(n),
+                    _ => {
+                        return Err(format!(
+                            "--header-timeout-secs must be a whole number of seconds from 1 to 3600, not {v:?}; {USAGE}"
+                        ));
+                    }
+                }
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}; {USAGE}")),
         }
@@ -72,6 +101,7 @@ fn parse_args() -> Result<Args, String> {
         config: config.ok_or_else(|| format!("--config is required; {USAGE}"))?,
         listen: listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
         log_format,
+        header_timeout,
     })
 }
 
@@ -155,14 +185,50 @@ async fn main() -> ExitCode {
     }
     eprintln!("listening on http://{addr}");
     let app = app::router_with(auth);
-    match axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("server error: {e}");
-            ExitCode::FAILURE
-        }
+    serve(listener, app, args.header_timeout).await;
+    ExitCode::SUCCESS
+}
+
+/// Accepts connections until SIGTERM / Ctrl-C, then lets the open ones finish.
+///
+/// hyper's HTTP/1 connection is used directly (rather than `axum::serve`) for its
+/// header read timeout: the timer starts whenever the connection waits for a
+/// request head, so it bounds both a client trickling its headers and an idle
+/// keep-alive connection.
+async fn serve(listener: TcpListener, app: axum::Router, header_timeout: Duration) {
+    let graceful = GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, go on.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection closed: {e}");
+            }
+        });
+    }
+    drop(listener);
+    // Open connections finish their current request; bounded so that a stuck
+    // client cannot keep the process alive.
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(10)) => {}
     }
 }

@@ -71,6 +71,10 @@ struct Server {
 
 impl Server {
     fn start(config: &std::path::Path) -> Server {
+        Server::start_with(config, &[])
+    }
+
+    fn start_with(config: &std::path::Path, extra: &[&str]) -> Server {
         let mut child = Command::new(server_binary())
             .args([
                 "--config",
@@ -80,6 +84,7 @@ impl Server {
                 "--log-format",
                 "json",
             ])
+            .args(extra)
             .env("SERVER_TEST_HS_SECRET", SECRET_B64)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -348,6 +353,112 @@ fn a_secret_pasted_into_secret_env_is_never_printed() {
             );
         }
     }
+}
+
+/// Waits (at most `limit`) for the server to close `conn`: a read that returns 0
+/// bytes or fails. Returns the time it took, or `None` if it stayed open.
+fn closed_within(conn: &mut std::net::TcpStream, limit: Duration) -> Option<Duration> {
+    use std::io::Read;
+    let start = Instant::now();
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < limit {
+        conn.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        match conn.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+    None
+}
+
+/// A client that trickles its request headers a few bytes at a time is cut off
+/// once the header timeout passes, however steadily it keeps sending.
+#[test]
+fn trickled_headers_are_cut_off_at_the_header_timeout() {
+    use std::io::Write;
+    let dir = tempdir();
+    let server = Server::start_with(&write_config(&dir, ""), &["--header-timeout-secs", "1"]);
+    let mut conn = std::net::TcpStream::connect(server.addr).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let start = Instant::now();
+    let mut cut = false;
+    // One header line every 100 ms for at most 6 s: far past the timeout.
+    for i in 0..60 {
+        if conn
+            .write_all(format!("X-Slow-{i}: y\r\n").as_bytes())
+            .is_err()
+        {
+            cut = true;
+            break;
+        }
+        if closed_within(&mut conn, Duration::from_millis(100)).is_some() {
+            cut = true;
+            break;
+        }
+    }
+    let took = start.elapsed();
+    assert!(
+        cut,
+        "the connection stayed open for {took:?} of trickled headers"
+    );
+    assert!(
+        took >= Duration::from_millis(800),
+        "cut after {took:?}, before the timeout"
+    );
+    assert!(took < Duration::from_secs(4), "cut only after {took:?}");
+}
+
+/// An idle keep-alive connection, and one that never sends anything, are closed.
+#[test]
+fn idle_connections_are_closed() {
+    use std::io::{Read, Write};
+    let dir = tempdir();
+    let server = Server::start_with(&write_config(&dir, ""), &["--header-timeout-secs", "1"]);
+    // After one complete request and its response.
+    let mut conn = std::net::TcpStream::connect(server.addr).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 1024];
+    let n = conn.read(&mut buf).unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let took =
+        closed_within(&mut conn, Duration::from_secs(5)).expect("idle keep-alive stayed open 5 s");
+    assert!(
+        took >= Duration::from_millis(700),
+        "closed after {took:?}, before the timeout"
+    );
+    // A connection that never sends a byte.
+    let mut silent = std::net::TcpStream::connect(server.addr).unwrap();
+    closed_within(&mut silent, Duration::from_secs(5))
+        .expect("a silent connection stayed open 5 s");
+}
+
+/// With no flag, the bound is 10 s: a silent connection is closed after about
+/// that long (well within a minute), and not at once.
+#[test]
+fn the_default_header_timeout_is_ten_seconds() {
+    let dir = tempdir();
+    let server = Server::start(&write_config(&dir, ""));
+    let mut silent = std::net::TcpStream::connect(server.addr).unwrap();
+    let took = closed_within(&mut silent, Duration::from_secs(30))
+        .expect("a silent connection stayed open 30 s");
+    assert!(
+        took >= Duration::from_secs(9) && took < Duration::from_secs(20),
+        "closed after {took:?}"
+    );
 }
 
 /// A fresh directory, removed when dropped.
