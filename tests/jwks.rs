@@ -186,7 +186,7 @@ async fn call(app: &mut App, token: &str) -> (u16, Value, http::HeaderMap) {
     let res = app.ready().await.unwrap().call(req).await.unwrap();
     let status = res.status().as_u16();
     let headers = res.headers().clone();
-    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+    let body = axum::body::to_bytes(axum::body::Body::new(res.into_body()), 1 << 20)
         .await
         .unwrap();
     let json = serde_json::from_slice(&body).unwrap_or(Value::Null);

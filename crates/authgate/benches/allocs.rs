@@ -42,9 +42,9 @@ fn env_count(name: &str, default: u64) -> u64 {
 }
 
 /// (allocations, reallocations, bytes allocated) per request.
-fn count<S>(rt: &tokio::runtime::Runtime, svc: S, auth: Option<HeaderValue>) -> (f64, f64, f64)
+fn count<S, RB>(rt: &tokio::runtime::Runtime, svc: S, auth: Option<HeaderValue>) -> (f64, f64, f64)
 where
-    S: Service<Request<Body>, Response = Response<Body>> + Clone,
+    S: Service<Request<Body>, Response = Response<RB>> + Clone,
     S::Error: std::fmt::Debug,
 {
     let mut svc = svc.clone();
@@ -68,9 +68,9 @@ where
 
 /// The measured requests; callgrind collects only inside this function.
 #[inline(never)]
-fn measured<S>(rt: &tokio::runtime::Runtime, svc: &mut S, auth: Option<&HeaderValue>, n: u64)
+fn measured<S, RB>(rt: &tokio::runtime::Runtime, svc: &mut S, auth: Option<&HeaderValue>, n: u64)
 where
-    S: Service<Request<Body>, Response = Response<Body>>,
+    S: Service<Request<Body>, Response = Response<RB>>,
     S::Error: std::fmt::Debug,
 {
     rt.block_on(async {

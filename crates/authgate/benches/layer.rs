@@ -41,14 +41,14 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Measures `iters` requests inside one `block_on`, so the runtime's entry cost
 /// is not part of each request.
-fn measure<S>(
+fn measure<S, RB>(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     rt: &tokio::runtime::Runtime,
     name: &str,
     svc: S,
     auth: Option<HeaderValue>,
 ) where
-    S: Service<Request<Body>, Response = Response<Body>> + Clone,
+    S: Service<Request<Body>, Response = Response<RB>> + Clone,
     S::Error: std::fmt::Debug,
 {
     c.bench_function(name, |b| {
@@ -65,14 +65,14 @@ fn measure<S>(
     });
 }
 
-fn check<S>(
+fn check<S, RB>(
     rt: &tokio::runtime::Runtime,
     svc: &S,
     auth: Option<&HeaderValue>,
     want: http::StatusCode,
     name: &str,
 ) where
-    S: Service<Request<Body>, Response = Response<Body>> + Clone,
+    S: Service<Request<Body>, Response = Response<RB>> + Clone,
     S::Error: std::fmt::Debug,
 {
     let got = rt.block_on(support::one(&mut svc.clone(), auth));

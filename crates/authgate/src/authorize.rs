@@ -7,14 +7,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, Uri};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::challenge::Responder;
 use crate::credentials::SchemeLabel;
-use crate::future::ResponseFuture;
+use crate::future::{ResponseBody, ResponseFuture};
 use crate::principal::{Principal, Scheme};
 use crate::reason::Reason;
 use crate::rejection::Failure;
@@ -254,11 +253,10 @@ impl<S, P, ReqBody, ResBody> Service<Request<ReqBody>> for Authorize<S, P>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     P: Policy,
-    ResBody: From<Bytes>,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+    type Future = ResponseFuture<S, ReqBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)

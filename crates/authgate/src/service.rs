@@ -11,7 +11,7 @@ use tower_service::Service;
 
 use crate::authenticate::{Decision, Shared};
 use crate::challenge::Responder;
-use crate::future::ResponseFuture;
+use crate::future::{ResponseBody, ResponseFuture};
 use crate::principal::Principal;
 use crate::rejection::Failure;
 
@@ -41,14 +41,11 @@ impl<S> AuthService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send,
-    ReqBody: Send + 'static,
-    ResBody: From<Bytes> + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+    type Future = ResponseFuture<S, ReqBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -71,17 +68,8 @@ where
                 // into the future and leave a fresh clone behind (the tower-service
                 // docs' "be careful when cloning inner services").
                 let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let shared = Arc::clone(&self.shared);
-                ResponseFuture::verifying(Box::pin(async move {
-                    match verification.await {
-                        Ok(principal) => {
-                            insert(req.extensions_mut(), Some(principal), &shared);
-                            inner.call(req).await
-                        }
-                        Err(failure) => Ok(reject(&shared, &failure, &req)),
-                    }
-                }))
+                let inner = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::verifying(verification, inner, req, Arc::clone(&self.shared))
             }
         }
     }
@@ -89,7 +77,7 @@ where
 
 /// Puts the principal in the request, with the layer that authenticated it
 /// (one extension insert); an anonymous request gets the layer alone.
-fn insert(ext: &mut Extensions, principal: Option<Principal>, shared: &Arc<Shared>) {
+pub(crate) fn insert(ext: &mut Extensions, principal: Option<Principal>, shared: &Arc<Shared>) {
     match principal {
         Some(mut principal) => {
             principal.layer = Some(Arc::clone(shared));
@@ -109,7 +97,8 @@ pub(crate) fn context(ext: &Extensions) -> Option<Arc<Shared>> {
         .or_else(|| ext.get::<AuthContext>().map(|c| Arc::clone(&c.0)))
 }
 
-fn reject<B, R: From<Bytes>>(shared: &Shared, failure: &Failure, req: &Request<B>) -> Response<R> {
+/// Logs the rejection event and builds the response.
+pub(crate) fn reject<B>(shared: &Shared, failure: &Failure, req: &Request<B>) -> Response<Bytes> {
     let status = Responder::status(failure);
     crate::event::rejection(failure, status.as_u16(), req.method(), req.uri().path());
     shared.responder.respond(failure)

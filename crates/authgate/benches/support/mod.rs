@@ -360,9 +360,9 @@ pub const STACKS: [Stack; 4] = [
 
 /// One request through `svc`: `ready` + `call`, the response dropped; returns
 /// the status (checked once before measuring, and kept alive for the optimiser).
-pub async fn one<S>(svc: &mut S, auth: Option<&HeaderValue>) -> StatusCode
+pub async fn one<S, RB>(svc: &mut S, auth: Option<&HeaderValue>) -> StatusCode
 where
-    S: Service<Request<Body>, Response = Response<Body>>,
+    S: Service<Request<Body>, Response = Response<RB>>,
     S::Error: std::fmt::Debug,
 {
     let res = svc
