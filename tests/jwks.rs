@@ -621,3 +621,189 @@ fn remote_urls_are_checked_at_build_time() {
     .unwrap_err();
     assert_eq!(err.key(), "bearer.jwt.jwks_timeout_secs");
 }
+
+/// Configured key-set URLs go through a strict parse: a bad port, a missing or
+/// malformed host, user-info or a fragment is a configuration error naming the
+/// key, from the builder and from a TOML file alike, and the message never
+/// repeats the URL (it may hold credentials).
+#[test]
+fn configured_urls_with_a_bad_port_host_user_info_or_fragment_are_refused() {
+    let bad = [
+        ("http://127.0.0.1:8443x/jwks", "port"),
+        ("https://id.example.com:0/jwks", "port"),
+        ("https://id.example.com:65536/jwks", "port"),
+        ("https://id.example.com:+443/jwks", "port"),
+        ("https://id.example.com:/jwks", "port"),
+        ("https://api-token:s3cret-pw/jwks", "port"),
+        ("https://:443/jwks", "host"),
+        ("https://-id-.example.com/jwks", "host"),
+        ("https://id..example.com/jwks", "host"),
+        ("https://1.2.3.4.5/jwks", "host"),
+        ("https://[fe80::1%25eth0]/jwks", "host"),
+        ("https://user:s3cret-pw@id.example.com/jwks", "user-info"),
+        ("https://@id.example.com/jwks", "user-info"),
+        ("https://id.example.com/jwks#keys", "fragment"),
+        ("https://id.example.com/jwks#", "fragment"),
+    ];
+    let build = |jwt: JwtConfig| AuthConfig::builder().jwt(jwt).build();
+    let from_toml = |key: &str, url: &str| {
+        let text = format!("[bearer.jwt]\nalgorithms = [\"RS256\"]\n{key} = \"{url}\"\n");
+        AuthConfig::from_toml_str(&text, std::path::Path::new("."))
+    };
+    for (url, why) in bad {
+        for (key, err) in [
+            (
+                "bearer.jwt.jwks_url",
+                build(JwtConfig::new([Algorithm::RS256]).jwks_url(url)).unwrap_err(),
+            ),
+            (
+                "bearer.jwt.oidc_issuer",
+                build(JwtConfig::new([Algorithm::RS256]).oidc_issuer(url)).unwrap_err(),
+            ),
+            (
+                "bearer.jwt.jwks_url",
+                from_toml("jwks_url", url).unwrap_err(),
+            ),
+            (
+                "bearer.jwt.oidc_issuer",
+                from_toml("oidc_issuer", url).unwrap_err(),
+            ),
+        ] {
+            assert_eq!(err.key(), key, "{url}: {err}");
+            assert!(err.message().contains(why), "{url}: {err}");
+            assert!(!err.to_string().contains("s3cret"), "{url}: {err}");
+        }
+    }
+    // An issuer is a URL without query or fragment (OpenID Connect Discovery §2).
+    let err = build(JwtConfig::new([Algorithm::RS256]).oidc_issuer("https://id.example.com/?t=1"))
+        .unwrap_err();
+    assert_eq!(err.key(), "bearer.jwt.oidc_issuer");
+    assert!(err.message().contains("query"), "{err}");
+
+    for good in [
+        "https://id.example.com:8443/jwks",
+        "https://id.example.com/jwks?tenant=a",
+        "https://ID.Example.COM./jwks",
+        "https://10.0.0.7/jwks",
+        "https://[2001:db8::7]:8443/jwks",
+        "http://[::1]:8080/jwks",
+        "http://localhost:8080/jwks",
+        "https://keys_service:8443/jwks",
+    ] {
+        assert!(
+            build(JwtConfig::new([Algorithm::RS256]).jwks_url(good)).is_ok(),
+            "{good}"
+        );
+        assert!(from_toml("jwks_url", good).is_ok(), "{good}");
+    }
+}
+
+/// A `jwks_uri` in the discovery document is checked like a configured URL; a bad
+/// one is a failed fetch (one WARN naming `jwks_uri` and why), never requested.
+#[tokio::test]
+async fn a_discovered_jwks_uri_with_a_bad_port_or_user_info_is_a_failed_fetch() {
+    let rs256 = jsonwebtoken::Algorithm::RS256;
+    for (jwks_uri, why) in [
+        ("http://127.0.0.1:{port}x/jwks", "port"),
+        ("http://user:s3cret-pw@127.0.0.1:{port}/jwks", "user-info"),
+        ("http://127.0.0.1:{port}/jwks#k", "fragment"),
+    ] {
+        let (cap, _guard) = common::capture();
+        let (p, addr, _t) =
+            provider(Mode::Keys(jwk_set(&[jwk(rs256, "rsa.pem", "a")]), None)).await;
+        let issuer = format!("http://{addr}");
+        let jwks_uri = jwks_uri.replace("{port}", &addr.port().to_string());
+        *p.discovery.lock().unwrap() = Some(json!({"issuer": issuer, "jwks_uri": jwks_uri}));
+        let (layer, clock) = make_layer(
+            JwtConfig::new([Algorithm::RS256])
+                .oidc_issuer(issuer.clone())
+                .jwks_timeout_secs(1),
+        );
+        assert_eq!(layer.warm_up().await, Ok(false), "{jwks_uri}");
+        assert_eq!(
+            p.hits(),
+            1,
+            "{jwks_uri}: only the discovery document is fetched"
+        );
+        let mut app = app(&layer);
+        let claims = json!({"sub": "alice", "iss": issuer, "exp": clock.now() + 60});
+        let t = common::mint_with_key(
+            rs256,
+            Some("a"),
+            &claims,
+            &common::encoding_key_from_file(rs256, "rsa.pem"),
+        );
+        let (status, body, _) = call(&mut app, &t).await;
+        assert_eq!(
+            (status, body["reason"].as_str()),
+            (503, Some("key_set_unavailable")),
+            "{jwks_uri}"
+        );
+        let warns: Vec<Value> = cap
+            .events()
+            .into_iter()
+            .filter(|e| {
+                e["level"] == "WARN"
+                    && common::fields(e)["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("key set refresh failed"))
+            })
+            .collect();
+        assert_eq!(warns.len(), 1, "{jwks_uri}: {warns:#?}");
+        let error = common::fields(&warns[0])["error"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            error.contains("jwks_uri") && error.contains(why),
+            "{jwks_uri}: {error}"
+        );
+        assert!(!cap.raw().contains("s3cret"), "{jwks_uri}");
+    }
+}
+
+/// A key refused from the remote set is reported once, not again at every
+/// refresh of the same document; a changed document is reported again.
+#[tokio::test]
+async fn a_refused_remote_key_is_warned_about_once_per_document() {
+    let (cap, _guard) = common::capture();
+    let rs256 = jsonwebtoken::Algorithm::RS256;
+    let placeholder =
+        json!({"kty": "OKP", "crv": "Ed25519", "kid": "zero", "x": common::b64url([0u8; 32])});
+    let (p, addr, _t) = provider(Mode::Keys(
+        jwk_set(&[placeholder.clone(), jwk(rs256, "rsa.pem", "a")]),
+        None,
+    ))
+    .await;
+    let (layer, clock) = make_layer(jwt_config(format!("http://{addr}/jwks")));
+    let mut app = app(&layer);
+    let skipped = |cap: &common::Captured| {
+        cap.events()
+            .iter()
+            .filter(|e| e["level"] == "WARN" && common::fields(e)["jwt.kid"] == "zero")
+            .count()
+    };
+    assert_eq!(call(&mut app, &token(&clock, "rsa.pem", "a")).await.0, 200);
+    assert_eq!(skipped(&cap), 1);
+    // Two refreshes of the same document.
+    for _ in 0..2 {
+        clock.advance(301);
+        assert_eq!(call(&mut app, &token(&clock, "rsa.pem", "a")).await.0, 200);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(p.hits(), 3);
+    assert_eq!(skipped(&cap), 1, "not again for the same document");
+    // A new document with the same bad key: reported again.
+    p.set(Mode::Keys(
+        jwk_set(&[
+            placeholder,
+            jwk(rs256, "rsa.pem", "a"),
+            jwk(rs256, "rsa2.pem", "b"),
+        ]),
+        None,
+    ));
+    clock.advance(301);
+    assert_eq!(call(&mut app, &token(&clock, "rsa.pem", "a")).await.0, 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(p.hits(), 4);
+    assert_eq!(skipped(&cap), 2);
+}

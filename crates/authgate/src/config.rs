@@ -552,7 +552,7 @@ fn check_remote(remote: &RemoteKeysConfig) -> Result<(), ConfigError> {
             )?;
         }
         if let Some(issuer) = &remote.oidc_issuer {
-            crate::verify::remote::check_url(
+            crate::verify::remote::check_issuer_url(
                 issuer,
                 remote.allow_insecure_http,
                 "bearer.jwt.oidc_issuer",

@@ -26,9 +26,9 @@ use crate::config::{Clock, ConfigError, RemoteKeysConfig};
 use crate::event::sanitize_for_message as clean;
 use crate::verify::keys::JwtKey;
 
-/// Largest JWK Set or discovery document accepted (SPEC §2: refused whole).
+/// Largest JWK Set or discovery document accepted; a larger one is refused whole.
 pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// `Cache-Control: max-age` is clamped into this range (SPEC §2).
+/// `Cache-Control: max-age` is clamped into this range (RFC 9111 §5.2.2.1).
 const MAX_AGE_RANGE: (u64, u64) = (60, 86_400);
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
@@ -351,8 +351,11 @@ impl RemoteKeys {
             }
         };
         let (body, max_age) = self.get(&jwks_uri).await?;
-        let keys = parse_jwk_set(&body, &self.host)?;
-        let digest = sha2::Sha256::digest(&body).into();
+        let digest: [u8; 32] = sha2::Sha256::digest(&body).into();
+        // The keys skipped from a document were reported when it was first
+        // fetched; a refresh that brings the same document again is quiet.
+        let seen = self.lock().body_digest == Some(digest);
+        let keys = parse_jwk_set(&body, &self.host, seen)?;
         Ok((keys, max_age, digest))
     }
 
@@ -380,7 +383,14 @@ impl RemoteKeys {
         let jwks = doc.get("jwks_uri").and_then(Value::as_str).ok_or_else(|| {
             Failure::Transient("the discovery document has no jwks_uri".to_owned())
         })?;
-        check_url(jwks, self.cfg.allow_insecure_http, "jwks_uri").map_err(Failure::Fatal)
+        // The provider's document, not this configuration, is wrong: a failed
+        // fetch (retried, one WARN per failure streak), never a request to it.
+        check_url(jwks, self.cfg.allow_insecure_http, "jwks_uri").map_err(|e| {
+            Failure::Transient(format!(
+                "the discovery document's jwks_uri is refused: {}",
+                e.message()
+            ))
+        })
     }
 
     /// One GET with a size cap; redirects are not followed.
@@ -510,23 +520,111 @@ fn connect_error(e: &hyper_util::client::legacy::Error) -> &'static str {
     }
 }
 
-/// HTTPS, or plain HTTP to a loopback host or with `allow_insecure_http`.
+/// A key-set URL: an absolute `https://` URL (RFC 3986 §4.3), or plain HTTP to a
+/// loopback host or with `allow_insecure_http`. The parse is strict where
+/// `http::Uri` is lenient: the port must be a number from 1 to 65535, the host a
+/// DNS name or an IP address, and user-info and fragments are refused. Messages
+/// never repeat the URL, which may hold credentials.
 pub(crate) fn check_url(url: &str, allow_insecure: bool, key: &str) -> Result<Uri, ConfigError> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|_| ConfigError::new(key, "not a valid URL"))?;
-    let host = uri
-        .host()
-        .ok_or_else(|| ConfigError::new(key, "the URL has no host"))?;
-    match uri.scheme_str() {
-        Some("https") => Ok(uri),
-        Some("http") if allow_insecure || is_loopback(host) => Ok(uri),
-        Some("http") => Err(ConfigError::new(
-            key,
-            "plain http:// is accepted only for loopback hosts; use https://, or set allow_insecure_http = true for local development",
-        )),
-        _ => Err(ConfigError::new(key, "the URL must start with https://")),
+    let bad = |why: &str| ConfigError::new(key, why.to_owned());
+    // `http::Uri` drops a fragment without a word; '#' has no other place in a
+    // URI (RFC 3986 §3.5).
+    if url.contains('#') {
+        return Err(bad(
+            "the URL has a fragment (`#…`), which is never sent to the server; remove it",
+        ));
     }
+    let uri: Uri = url.parse().map_err(|_| {
+        bad("not a valid URL (RFC 3986); expected e.g. https://id.example.com/.well-known/jwks.json")
+    })?;
+    let scheme = uri.scheme_str();
+    if !matches!(scheme, Some("https" | "http")) {
+        return Err(bad("the URL must start with https://"));
+    }
+    let authority = uri
+        .authority()
+        .map(http::uri::Authority::as_str)
+        .unwrap_or_default();
+    if authority.contains('@') {
+        return Err(bad(
+            "the URL has user-info (`user:password@`); a key set is public and credentials in its URL are refused: remove them",
+        ));
+    }
+    let host = uri.host().unwrap_or_default();
+    if host.is_empty() {
+        return Err(bad("the URL has no host"));
+    }
+    if !is_valid_host(host) {
+        return Err(bad(
+            "the URL's host is not a DNS name, an IPv4 address or a bracketed IPv6 address",
+        ));
+    }
+    // With user-info refused, the authority is the host and an optional port.
+    let after_host = authority.get(host.len()..).unwrap_or_default();
+    if let Some(port) = after_host.strip_prefix(':') {
+        let valid = !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u16>().is_ok_and(|p| p != 0);
+        if !valid {
+            // Not repeated: a pasted credential can land where a port goes.
+            return Err(bad(
+                "the URL's port is not a number from 1 to 65535; write host:port, or leave the port out for the default",
+            ));
+        }
+    }
+    if scheme == Some("http") && !(allow_insecure || is_loopback(host)) {
+        return Err(bad(
+            "plain http:// is accepted only for loopback hosts; use https://, or set allow_insecure_http = true for local development",
+        ));
+    }
+    Ok(uri)
+}
+
+/// An OpenID Connect issuer: a key-set URL ([`check_url`]) without a query
+/// (OpenID Connect Discovery 1.0 §2 allows neither query nor fragment), since
+/// the discovery path is appended to it.
+pub(crate) fn check_issuer_url(
+    url: &str,
+    allow_insecure: bool,
+    key: &str,
+) -> Result<Uri, ConfigError> {
+    let uri = check_url(url, allow_insecure, key)?;
+    if uri.query().is_some() || url.contains('?') {
+        return Err(ConfigError::new(
+            key,
+            "an issuer has no query (`?…`) (OpenID Connect Discovery §2); configure it exactly as the provider's `iss` claim spells it",
+        ));
+    }
+    Ok(uri)
+}
+
+/// A DNS name (letters, digits, '-' and '_' in dot-separated labels of 1 to 63
+/// characters, not beginning or ending with '-'; one trailing dot allowed), a
+/// dotted IPv4 address, or an IPv6 address in brackets without a zone (RFC 3986
+/// §3.2.2). A name whose last label is all digits must be an IPv4 address.
+fn is_valid_host(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[') {
+        return inner
+            .strip_suffix(']')
+            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.len() > 253 {
+        return false;
+    }
+    let labels_ok = name.split('.').all(|label| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    });
+    let numeric_tail = name
+        .rsplit('.')
+        .next()
+        .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    labels_ok && (!numeric_tail || name.parse::<std::net::Ipv4Addr>().is_ok())
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -538,9 +636,11 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// Parses a JWK Set, skipping (with a logged reason) keys that RFC 7517/7518 make
-/// unusable for verification and symmetric keys, which are never taken from a URL
-/// (anyone who can read the URL could sign with them).
-fn parse_jwk_set(body: &[u8], host: &str) -> Result<Vec<JwtKey>, Failure> {
+/// unusable for verification, keys that cannot bind a signature (the checks of
+/// [`JwtKey::from_jwk`]), and symmetric keys, which are never taken from a URL
+/// (anyone who can read the URL could sign with them). Each skipped key is one
+/// WARN, or one DEBUG when `seen` (this document was parsed and reported before).
+fn parse_jwk_set(body: &[u8], host: &str, seen: bool) -> Result<Vec<JwtKey>, Failure> {
     let doc: Value = serde_json::from_slice(body)
         .map_err(|_| Failure::Transient("the answer is not JSON".to_owned()))?;
     let Some(items) = doc.get("keys").and_then(Value::as_array) else {
@@ -552,13 +652,23 @@ fn parse_jwk_set(body: &[u8], host: &str) -> Result<Vec<JwtKey>, Failure> {
     for item in items {
         let kid = item.get("kid").and_then(Value::as_str).map(clean);
         let skip = |why: &str| {
-            tracing::event!(
-                target: "authgate",
-                tracing::Level::WARN,
-                jwks.host = %host,
-                jwt.kid = kid.as_deref(),
-                "skipping a key of the remote key set: {why}"
-            );
+            if seen {
+                tracing::event!(
+                    target: "authgate",
+                    tracing::Level::DEBUG,
+                    jwks.host = %host,
+                    jwt.kid = kid.as_deref(),
+                    "skipping a key of the remote key set: {why}"
+                );
+            } else {
+                tracing::event!(
+                    target: "authgate",
+                    tracing::Level::WARN,
+                    jwks.host = %host,
+                    jwt.kid = kid.as_deref(),
+                    "skipping a key of the remote key set: {why}"
+                );
+            }
         };
         if item.get("kty").and_then(Value::as_str) == Some("oct") {
             skip("symmetric (oct) keys are never taken from a URL");
@@ -575,7 +685,7 @@ fn parse_jwk_set(body: &[u8], host: &str) -> Result<Vec<JwtKey>, Failure> {
             Ok(key) => {
                 if key.kid().is_some() && keys.iter().any(|k: &JwtKey| k.kid() == key.kid()) {
                     // Both are kept; a token naming this kid tries each key that
-                    // fits its alg (SECURITY-CASES G-16).
+                    // fits its alg.
                     tracing::event!(
                         target: "authgate",
                         tracing::Level::WARN,
@@ -614,6 +724,36 @@ mod tests {
         assert!(check_url("http://id.example.com/jwks", true, "k").is_ok());
         assert!(check_url("ftp://id.example.com/jwks", true, "k").is_err());
         assert!(check_url("not a url", true, "k").is_err());
+        assert!(check_url("/jwks", true, "k").is_err());
+        assert!(check_url("https://id.example.com:443/jwks?x=1", false, "k").is_ok());
+        assert!(check_url("https://a.b.c.example/jwks", false, "k").is_ok());
+        for (bad, why) in [
+            ("http://127.0.0.1:8443x/jwks", "port"),
+            ("https://id.example.com:0/jwks", "port"),
+            ("https://id.example.com:99999/jwks", "port"),
+            ("https://id.example.com:/jwks", "port"),
+            ("https://:443/jwks", "no host"),
+            ("https://id.example.com./jwks.", "ok"),
+            ("https://id-.example.com/jwks", "host"),
+            ("https://1.2.3.4.5/jwks", "host"),
+            ("https://256.1.1.1/jwks", "host"),
+            ("https://[::1/jwks", "valid URL"),
+            ("https://[fe80::1%25lo]/jwks", "host"),
+            ("https://u@id.example.com/jwks", "user-info"),
+            ("https://id.example.com/jwks#", "fragment"),
+        ] {
+            match check_url(bad, false, "k") {
+                Ok(_) => assert_eq!(why, "ok", "{bad}"),
+                Err(e) => {
+                    assert_eq!(e.key(), "k");
+                    assert!(e.message().contains(why), "{bad}: {e}");
+                }
+            }
+        }
+        assert!(check_issuer_url("https://id.example.com/realms/a", false, "k").is_ok());
+        let err = check_issuer_url("https://id.example.com/?a=b", false, "k").unwrap_err();
+        assert!(err.message().contains("query"), "{err}");
+        assert!(check_issuer_url("https://id.example.com/?", false, "k").is_err());
     }
 
     #[test]
@@ -625,16 +765,16 @@ mod tests {
             {"kty":"RSA","n":"AQAB","e":"AQAB","kid":"small"},
             {"kty":"XYZ","kid":"x"}
         ]}"#;
-        let keys = parse_jwk_set(body, "h").unwrap();
+        let keys = parse_jwk_set(body, "h", false).unwrap();
         assert_eq!(keys.len(), 1);
         // Two keys with one kid are both kept (each is tried).
         let dup = br#"{"keys":[
             {"kty":"EC","crv":"P-256","kid":"d","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
             {"kty":"EC","crv":"P-256","kid":"d","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
         ]}"#;
-        assert_eq!(parse_jwk_set(dup, "h").unwrap().len(), 2);
+        assert_eq!(parse_jwk_set(dup, "h", false).unwrap().len(), 2);
         assert_eq!(keys[0].kid(), Some("s"));
-        assert!(parse_jwk_set(b"<html>", "h").is_err());
-        assert!(parse_jwk_set(br#"{"keys":"x"}"#, "h").is_err());
+        assert!(parse_jwk_set(b"<html>", "h", false).is_err());
+        assert!(parse_jwk_set(br#"{"keys":"x"}"#, "h", false).is_err());
     }
 }
