@@ -300,6 +300,13 @@ fn json_dispatch(buf: SharedBuf) -> Dispatch {
 /// Captures every event (TRACE and up, all targets) of the current thread
 /// until the guard is dropped. See the module docs for server tests.
 pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    install_global_sink();
+    let buf = SharedBuf::default();
+    let guard = tracing::dispatcher::set_default(&json_dispatch(buf.clone()));
+    (Captured { buf }, guard)
+}
+
+fn install_global_sink() {
     // A process-wide subscriber that is interested in everything (and discards
     // it): tracing caches each callsite's interest process-wide, and with only
     // thread-local subscribers a test without one can leave a callsite cached as
@@ -308,8 +315,25 @@ pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     GLOBAL.call_once(|| {
         let _ = tracing::subscriber::set_global_default(Sink);
     });
+}
+
+/// Like [`capture`], but writing tracing-subscriber's human-readable text
+/// formats instead of JSON: the default (`full`) one, or `compact` when
+/// `compact` is true. Read it with [`Captured::raw`] ([`Captured::events`]
+/// expects JSON).
+pub fn capture_text(compact: bool) -> (Captured, tracing::subscriber::DefaultGuard) {
+    install_global_sink();
     let buf = SharedBuf::default();
-    let guard = tracing::dispatcher::set_default(&json_dispatch(buf.clone()));
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(buf.clone());
+    let dispatch = if compact {
+        Dispatch::new(builder.compact().finish())
+    } else {
+        Dispatch::new(builder.finish())
+    };
+    let guard = tracing::dispatcher::set_default(&dispatch);
     (Captured { buf }, guard)
 }
 

@@ -37,7 +37,7 @@ pub(crate) struct Shared {
     pub(crate) cfg: AuthConfig,
     pub(crate) jwt: Option<JwtVerifier>,
     pub(crate) remote: Option<Arc<RemoteKeys>>,
-    /// Verified JWTs (issue 6); `None` when turned off.
+    /// Verified JWTs; `None` when turned off.
     token_cache: Option<TokenCache<CachedJwt>>,
     pub(crate) basic: Option<Arc<BasicVerifier>>,
     pub(crate) responder: Responder,
@@ -236,7 +236,7 @@ impl Shared {
     fn unsupported(&self, label: SchemeLabel) -> Failure {
         let accepted = self.accepted();
         match label {
-            SchemeLabel::Other("unknown") => Failure::new(
+            SchemeLabel::Other(name) if name.is_unknown() => Failure::new(
                 Reason::UnsupportedScheme,
                 label,
                 format!("the Authorization header does not start with a supported scheme; this server accepts {accepted}"),
@@ -277,7 +277,7 @@ impl Shared {
             .and_then(|c| c.key_of(raw));
         // A hit is served before anything else reads the token: a hit is a token
         // byte-identical to one that passed every check below, the RFC 6750 §2.1
-        // character check included, so it would pass them again (issue 6: that
+        // character check included, so it would pass them again (that
         // check was a third of a hit's cost for a 650-byte token).
         if let Some(key) = &key
             && let Some(hit) = self.cached(key, now, generation)
@@ -337,7 +337,7 @@ impl Shared {
                 };
                 let no_keys = snapshot.as_ref().is_none_or(|s| s.keys.is_empty());
                 if f.key_missing && no_keys {
-                    // SPEC §2: no usable remote key and no static key fits → 503.
+                    // No usable remote key and no static key fits → 503.
                     return if may_wait {
                         JwtStep::AwaitKeys(Arc::clone(remote), Wait::FirstKeys)
                     } else {
@@ -387,7 +387,7 @@ impl Shared {
     }
 
     /// 503 `key_set_unavailable`: the remote key set cannot be had and no static
-    /// key fits. Not a 401: the client's token may well be valid (SPEC §1).
+    /// key fits. Not a 401: the client's token may well be valid.
     fn keys_unavailable(&self, token: &[u8]) -> Failure {
         let host = self.remote.as_ref().map_or("", |r| r.host());
         let mut f = Failure::new(
@@ -405,7 +405,7 @@ impl Shared {
     }
 }
 
-/// 400 `malformed_credentials` (401 for Basic, SPEC §2) with the parser's
+/// 400 `malformed_credentials` (401 for Basic) with the parser's
 /// sentence.
 fn malformed(scheme: SchemeLabel, detail: &'static str) -> Failure {
     let f = Failure::new(Reason::MalformedCredentials, scheme, detail);
@@ -432,7 +432,7 @@ fn with_remote_context(mut f: Failure, remote: &RemoteKeys) -> Failure {
 }
 
 impl Shared {
-    /// SPEC §2: a Bearer token without `.` is looked up as an API key.
+    /// A Bearer token without `.` is looked up as an API key.
     fn api_key(&self, token: &str) -> Result<Principal, Failure> {
         let Some(key) = api_key::lookup(&self.cfg.api_keys, token) else {
             return Err(Failure::new(

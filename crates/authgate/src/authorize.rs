@@ -317,19 +317,23 @@ fn denied(principal: &Principal, denial: Denial, headers: &HeaderMap) -> Failure
                 scheme,
                 format!("this route requires scope {required}"),
             )
-            .hint(if granted.is_empty() {
-                "the token grants no scopes: request a token with the required scope, or check bearer.jwt.scope_claim".to_owned()
-            } else {
-                format!("the token grants [{granted}]; request a token with the required scope")
-            });
+            .hint(scope_hint(principal, &granted));
             f.required_scopes = Some(required);
             f
         }
         Denial::AccessDenied(detail) => Failure::new(Reason::AccessDenied, scheme, detail),
     };
     f.granted_scopes = Some(granted);
-    // The same correlation fields as a 401 (SPEC §3): the token's fingerprint and
-    // the verified claims (the signature verified, or there is no principal).
+    if principal.scheme() == Scheme::Basic {
+        // A Basic principal is a known user (its password verified): its
+        // user-id may be logged.
+        f.user = principal.subject().map(str::to_owned);
+        return f;
+    }
+    // The same correlation fields as a 401: the token's fingerprint, its JOSE
+    // header's alg and kid, and the verified claims (the signature verified,
+    // or there is no principal). Read again from the request here, on the 403
+    // path, so that an accepted request carries nothing extra.
     if let Some(token) = headers
         .get(http::header::AUTHORIZATION)
         .map(crate::credentials::parse_value)
@@ -339,8 +343,11 @@ fn denied(principal: &Principal, denial: Denial, headers: &HeaderMap) -> Failure
         })
     {
         f.token_fp = Some(crate::event::token_fingerprint(token));
+        if principal.is_jwt() {
+            (f.jwt_alg, f.jwt_kid) = jose_alg_and_kid(token);
+        }
     }
-    if principal.scheme() == Scheme::Bearer && !principal.is_jwt() {
+    if !principal.is_jwt() {
         // An API-key principal: its subject is the key's configured id.
         f.key_id = principal.subject().map(str::to_owned);
     }
@@ -366,4 +373,57 @@ fn denied(principal: &Principal, denial: Denial, headers: &HeaderMap) -> Failure
         };
     }
     f
+}
+
+/// The next step for a caller without a required scope: where its scopes come
+/// from depends on how it authenticated.
+fn scope_hint(principal: &Principal, granted: &str) -> String {
+    match principal.scheme() {
+        Scheme::Basic => {
+            let user = crate::event::sanitize_for_message(principal.subject().unwrap_or_default());
+            if granted.is_empty() {
+                format!(
+                    "user \"{user}\" has no scopes: grant it the required scope in its [[basic.users]] entry (scopes = [...]) or BasicConfig::user; users from an htpasswd_file have none"
+                )
+            } else {
+                format!(
+                    "user \"{user}\" has scopes [{granted}]: add the required scope to its [[basic.users]] entry (scopes = [...]) or BasicConfig::user"
+                )
+            }
+        }
+        Scheme::Bearer if !principal.is_jwt() => {
+            if granted.is_empty() {
+                "the API key has no scopes: add the required scope to the key's scopes in [[bearer.api_keys]] or ApiKey::scopes".to_owned()
+            } else {
+                format!(
+                    "the API key grants [{granted}]: add the required scope to the key's scopes in [[bearer.api_keys]] or ApiKey::scopes"
+                )
+            }
+        }
+        Scheme::Bearer => {
+            if granted.is_empty() {
+                "the token grants no scopes: request a token with the required scope, or check bearer.jwt.scope_claim".to_owned()
+            } else {
+                format!("the token grants [{granted}]; request a token with the required scope")
+            }
+        }
+    }
+}
+
+/// `alg` and `kid` of a JWT's JOSE header. The token's signature verified
+/// before a principal existed, so the header is the verified one; it is
+/// decoded again only on this rejection path.
+fn jose_alg_and_kid(token: &str) -> (Option<String>, Option<String>) {
+    use base64::Engine as _;
+    let Some(encoded) = token.split('.').next() else {
+        return (None, None);
+    };
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded) else {
+        return (None, None);
+    };
+    let Ok(header) = crate::verify::json::parse_header(&bytes) else {
+        return (None, None);
+    };
+    let text = |m: &crate::verify::json::Member<'_>| m.as_str().map(str::to_owned);
+    (text(&header.alg), text(&header.kid))
 }

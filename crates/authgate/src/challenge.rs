@@ -139,9 +139,23 @@ impl Responder {
     }
 }
 
-/// RFC 6750 §3: `error_description` uses only %x20-21 / %x23-5B / %x5D-7E.
+/// Longest value of a challenge parameter (`error_description`, `scope`), in
+/// characters: whatever a token holds, a client must be able to read the
+/// response.
+pub(crate) const MAX_PARAM_CHARS: usize = 256;
+
+/// Longest `detail` of a problem body, in characters.
+pub(crate) const MAX_DETAIL_CHARS: usize = 1024;
+
+/// The mark of a cut in a challenge parameter. RFC 6750 §3 allows only
+/// %x20-21 / %x23-5B / %x5D-7E in `error_description` and %x21 / %x23-5B /
+/// %x5D-7E in `scope`: ASCII only, so "..." stands for the body's `…`.
+const PARAM_CUT: &str = "...";
+
+/// RFC 6750 §3: `error_description` uses only %x20-21 / %x23-5B / %x5D-7E. At
+/// most [`MAX_PARAM_CHARS`] characters, a longer one cut and ending in "...".
 pub(crate) fn description_chars(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::with_capacity(s.len().min(MAX_PARAM_CHARS + 8));
     for c in s.chars() {
         match c {
             '"' => out.push('\''),
@@ -152,30 +166,61 @@ pub(crate) fn description_chars(s: &str) -> String {
             ' '..='~' => out.push(c),
             _ => out.push('?'),
         }
+        // ASCII only, so bytes are characters.
+        if out.len() > MAX_PARAM_CHARS {
+            out.truncate(MAX_PARAM_CHARS - PARAM_CUT.len());
+            out.push_str(PARAM_CUT);
+            break;
+        }
     }
     out
 }
 
-/// RFC 6750 §3: scope tokens use %x21 / %x23-5B / %x5D-7E, separated by SP.
+/// RFC 6750 §3: scope tokens use %x21 / %x23-5B / %x5D-7E, separated by SP. At
+/// most [`MAX_PARAM_CHARS`] characters: a longer list keeps the whole tokens
+/// that fit and ends with a "..." token (when even that does not fit, the last
+/// kept token is cut and ends in "...").
 pub(crate) fn scope_chars(s: &str) -> String {
-    s.split(' ')
-        .filter(|t| !t.is_empty())
+    let tokens = s
+        .split(' ')
         .map(|t| {
             t.chars()
                 .filter(|&c| matches!(c, '!' | '#'..='[' | ']'..='~'))
                 .collect::<String>()
         })
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+        .filter(|t| !t.is_empty());
+    let mut out = String::new();
+    for token in tokens {
+        let sep = usize::from(!out.is_empty());
+        if out.len() + sep + token.len() <= MAX_PARAM_CHARS {
+            if sep == 1 {
+                out.push(' ');
+            }
+            out.push_str(&token);
+            continue;
+        }
+        // ASCII only, so bytes are characters.
+        if out.is_empty() {
+            out.push_str(&token[..MAX_PARAM_CHARS - PARAM_CUT.len()]);
+        } else if out.len() + 1 + PARAM_CUT.len() <= MAX_PARAM_CHARS {
+            out.push(' ');
+        } else {
+            out.truncate(MAX_PARAM_CHARS - PARAM_CUT.len());
+        }
+        out.push_str(PARAM_CUT);
+        break;
+    }
+    out
 }
 
-/// An RFC 9457 problem object with the SPEC's `reason` member.
+/// An RFC 9457 problem object with authgate's `reason` member; its `detail` at
+/// most [`MAX_DETAIL_CHARS`] characters, a longer one cut and ending with `…`.
 fn problem_json(status: StatusCode, f: &Failure) -> Bytes {
     // Written directly (one buffer) rather than through a `json!` map: rejections
     // must stay cheap, floods of bad requests are how auth layers get attacked.
     // Members in alphabetical order, as serde_json's map would write them.
-    let detail = f.public_detail();
+    let detail = crate::event::cap_to(f.public_detail(), MAX_DETAIL_CHARS);
+    let detail = &*detail;
     // The other members take at most ~116 bytes (longest reason and title); escaping may
     // lengthen the detail, which then reallocates once.
     let mut out = Vec::with_capacity(128 + detail.len());
@@ -213,6 +258,45 @@ mod tests {
             scope_chars("admin  orders:read \"x\\"),
             "admin orders:read x"
         );
+    }
+
+    #[test]
+    fn header_params_are_bounded() {
+        let exact = "d".repeat(MAX_PARAM_CHARS);
+        assert_eq!(description_chars(&exact), exact);
+        let long = format!("{exact}x");
+        let cut = description_chars(&long);
+        assert_eq!(cut.len(), MAX_PARAM_CHARS);
+        assert!(cut.ends_with("...") && cut.starts_with("ddd"));
+        // '§' grows to "section ": the bound is on what is sent.
+        assert_eq!(description_chars(&"§".repeat(100)).len(), MAX_PARAM_CHARS);
+
+        let scopes: Vec<String> = (0..100).map(|i| format!("scope-{i:02}")).collect();
+        let cut = scope_chars(&scopes.join(" "));
+        assert!(cut.len() <= MAX_PARAM_CHARS, "{cut}");
+        let (mark, kept) = cut.rsplit_once(' ').unwrap();
+        assert_eq!(kept, "...");
+        assert_eq!(mark, scopes[..mark.split(' ').count()].join(" "));
+        assert_eq!(scope_chars("a b"), "a b");
+        let one = "s".repeat(300);
+        assert_eq!(scope_chars(&one), format!("{}...", "s".repeat(253)));
+        // Whole tokens that leave no room for " ...": the last one is cut.
+        let tight = format!("{} {}", "a".repeat(254), "b".repeat(10));
+        assert_eq!(scope_chars(&tight), format!("{}...", "a".repeat(253)));
+    }
+
+    #[test]
+    fn problem_detail_is_bounded() {
+        let r = Responder::new("api", true, false, true);
+        let mut f = fail(Reason::AudienceMismatch, SchemeLabel::Bearer);
+        f.detail = "é".repeat(5000).into();
+        let res: Response<Bytes> = r.respond(&f);
+        let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        let detail = body["detail"].as_str().unwrap();
+        assert_eq!(detail.chars().count(), MAX_DETAIL_CHARS);
+        assert!(detail.ends_with('…'));
+        let challenge = res.headers()[WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(challenge.len() < MAX_PARAM_CHARS + 80, "{challenge}");
     }
 
     fn fail(reason: Reason, scheme: SchemeLabel) -> Failure {

@@ -15,20 +15,79 @@ pub(crate) enum SchemeLabel {
     Basic,
     /// `none`: no credentials at all.
     None,
-    /// A scheme authgate does not implement, lower-cased (at most 32 chars), or
-    /// `unknown` when the header's first word does not look like a scheme name
-    /// (then it may be a bare token, which must never be logged).
-    Other(&'static str),
+    /// A scheme authgate does not implement, or `unknown` (see [`SchemeName`]).
+    Other(SchemeName),
 }
 
 impl SchemeLabel {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             SchemeLabel::Bearer => "bearer",
             SchemeLabel::Basic => "basic",
             SchemeLabel::None => "none",
-            SchemeLabel::Other(s) => s,
+            SchemeLabel::Other(name) => name.as_str(),
         }
+    }
+}
+
+/// The name of a scheme authgate does not implement, as logged: lower-cased, at
+/// most [`SchemeName::MAX_CHARS`] characters (a longer one keeps its first
+/// characters and ends with `…`), held inline so that no request allocates for
+/// it. `unknown` when the header's first word may be a credential rather than
+/// a scheme name (a bare token), which must never reach a log.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SchemeName {
+    len: u8,
+    bytes: [u8; SchemeName::CAPACITY],
+}
+
+impl SchemeName {
+    /// Longest logged name, in characters.
+    pub(crate) const MAX_CHARS: usize = 32;
+    /// 31 ASCII characters and a 3-byte `…`.
+    const CAPACITY: usize = Self::MAX_CHARS - 1 + '…'.len_utf8();
+
+    /// `unknown`.
+    pub(crate) const UNKNOWN: SchemeName = SchemeName::from_ascii(b"unknown");
+
+    /// `name` (tchar bytes, RFC 9110 §5.6.2: all printable ASCII, so nothing in
+    /// it needs escaping in a log) lower-cased and cut.
+    const fn from_ascii(name: &[u8]) -> SchemeName {
+        let mut bytes = [0u8; Self::CAPACITY];
+        let cut = name.len() > Self::MAX_CHARS;
+        let keep = if cut { Self::MAX_CHARS - 1 } else { name.len() };
+        let mut i = 0;
+        while i < keep {
+            bytes[i] = name[i].to_ascii_lowercase();
+            i += 1;
+        }
+        let mut len = keep;
+        if cut {
+            let ellipsis = "…".as_bytes();
+            bytes[len] = ellipsis[0];
+            bytes[len + 1] = ellipsis[1];
+            bytes[len + 2] = ellipsis[2];
+            len += 3;
+        }
+        SchemeName {
+            len: len as u8,
+            bytes,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Built from ASCII and a whole `…`, so always UTF-8.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("unknown")
+    }
+
+    pub(crate) fn is_unknown(&self) -> bool {
+        *self == Self::UNKNOWN
+    }
+}
+
+impl std::fmt::Debug for SchemeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -146,7 +205,7 @@ pub(crate) fn parse<'a>(headers: &'a HeaderMap, uri: &Uri) -> Credentials<'a> {
 
 /// [`parse`], leaving a Bearer token's characters unchecked: the layer first
 /// looks the raw token up in its verified-token cache, whose entries are all
-/// tokens that passed [`check_bearer`] (issue 6).
+/// tokens that passed [`check_bearer`].
 pub(crate) fn parse_unchecked<'a>(headers: &'a HeaderMap, uri: &Uri) -> Parsed<'a> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let first = values.next();
@@ -204,7 +263,8 @@ fn parse_value_unchecked(value: &HeaderValue) -> Parsed<'_> {
     } else if scheme.eq_ignore_ascii_case(b"basic") {
         SchemeLabel::Basic
     } else {
-        return Credentials::Unsupported(other_scheme_label(scheme)).into();
+        return Credentials::Unsupported(SchemeLabel::Other(other_scheme_name(scheme, rest)))
+            .into();
     };
     if !matches!(rest.first(), None | Some(b' ')) {
         return malformed(
@@ -278,7 +338,7 @@ fn b64token_byte(b: u8) -> u8 {
 /// Whether every byte of `bytes` is a b64token character: one reduction without
 /// early exit (every byte of a valid token is read anyway), which the compiler
 /// turns into vector compares. Tokens are checked on every request,
-/// cache hits included (issue 6).
+/// cache hits included.
 fn all_b64token(bytes: &[u8]) -> bool {
     bytes
         .iter()
@@ -368,50 +428,27 @@ fn scheme_label(value: &HeaderValue) -> SchemeLabel {
     }
 }
 
-/// Schemes from the IANA HTTP Authentication Scheme Registry and common
-/// non-registered ones, lower-cased. Anything else is logged as `unknown`: a
-/// single word in `Authorization` is more often a token sent without its scheme
-/// than a scheme, and a token must never reach a log.
-const KNOWN_SCHEMES: &[&str] = &[
-    "digest",
-    "negotiate",
-    "ntlm",
-    "token",
-    "hoba",
-    "mutual",
-    "scram-sha-1",
-    "scram-sha-256",
-    "vapid",
-    "dpop",
-    "gnap",
-    "privatetoken",
-    "concealed",
-    "oauth",
-    "aws4-hmac-sha256",
-    "apikey",
-    "api-key",
-    "jwt",
-    "key",
-    "hawk",
-    "mac",
-    "signature",
-    "bot",
-];
-
-fn other_scheme_label(scheme: &[u8]) -> SchemeLabel {
-    KNOWN_SCHEMES
-        .iter()
-        .find(|known| scheme.eq_ignore_ascii_case(known.as_bytes()))
-        .map_or(SchemeLabel::Other("unknown"), |known| {
-            SchemeLabel::Other(known)
-        })
+/// The logged name of a scheme that is neither Bearer nor Basic: `scheme` is the
+/// header's leading run of tchar, `rest` what follows it.
+///
+/// Only a word followed by a space is a scheme name (`auth-scheme 1*SP …`, RFC
+/// 9110 §11.4). A value with no space after its first word is `unknown`: it is
+/// more often a token sent without its scheme than a scheme sent alone, and a
+/// token must never reach a log. So is a first word with a `.` in it, which no
+/// registered scheme has and every JWT does (a JWT sent bare, then something
+/// else).
+fn other_scheme_name(scheme: &[u8], rest: &[u8]) -> SchemeName {
+    if scheme.is_empty() || rest.first() != Some(&b' ') || scheme.contains(&b'.') {
+        return SchemeName::UNKNOWN;
+    }
+    SchemeName::from_ascii(scheme)
 }
 
 pub(crate) fn has_query_token(uri: &Uri) -> bool {
     let Some(query) = uri.query() else {
         return false;
     };
-    // Matched after form-urlencoded decoding (SPEC §2), so `access%5Ftoken` counts.
+    // Matched after form-urlencoded decoding, so `access%5Ftoken` counts.
     form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "access_token")
 }
 
@@ -650,14 +687,23 @@ mod tests {
 
     #[test]
     fn unknown_single_words_are_not_logged_as_schemes() {
-        assert_eq!(
-            parse_one(b"eyJhbGciOiJIUzI1NiJ9.e30.sig"),
-            Credentials::Unsupported(SchemeLabel::Other("unknown"))
-        );
-        assert_eq!(
-            parse_one(b"DIGEST x=1"),
-            Credentials::Unsupported(SchemeLabel::Other("digest"))
-        );
+        let label = |v: &[u8]| match parse_one(v) {
+            Credentials::Unsupported(label) => label.as_str().to_owned(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(label(b"eyJhbGciOiJIUzI1NiJ9.e30.sig"), "unknown");
+        assert_eq!(label(b"eyJhbGciOiJIUzI1NiJ9.e30.sig more"), "unknown");
+        assert_eq!(label(b"c2VjcmV0=="), "unknown");
+        assert_eq!(label(b"Negotiate"), "unknown");
+        assert_eq!(label(b"Digest\tx=1"), "unknown");
+        assert_eq!(label(b"DIGEST x=1"), "digest");
+        assert_eq!(label(b"X-Custom credential"), "x-custom");
+        let long = format!("{} x", "Ab".repeat(50));
+        let got = label(long.as_bytes());
+        assert_eq!(got, format!("{}…", "ab".repeat(16)[..31].to_owned()));
+        assert_eq!(got.chars().count(), SchemeName::MAX_CHARS);
+        let exact = format!("{} x", "Q".repeat(32));
+        assert_eq!(label(exact.as_bytes()), "q".repeat(32));
     }
 
     #[test]

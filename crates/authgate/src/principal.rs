@@ -72,7 +72,7 @@ impl Subject {
 }
 
 /// A verified JWT's claim set: the JSON as it was verified, the map built from
-/// it on first use (most requests never ask for it; issue 6), and the scope
+/// it on first use (most requests never ask for it), and the scope
 /// claim path the scopes are read from when first asked for.
 struct JwtClaims {
     json: Vec<u8>,

@@ -65,7 +65,7 @@ impl Failure {
 
     /// The detail the client sees. It is the same secret-free sentence as the
     /// event's, except for Basic failures, where it must not tell an unknown user
-    /// from a wrong password (SPEC §1).
+    /// from a wrong password.
     pub(crate) fn public_detail(&self) -> &str {
         match self.reason {
             Reason::UnknownUser | Reason::WrongPassword => "the user-id or password is not valid",
