@@ -2,15 +2,15 @@
 //! real servers on 127.0.0.1, hashes made by htpasswd, mkpasswd and the argon2
 //! CLI (tests/fixtures/README.md), never by authgate.
 //!
-//! Timing parity of unknown users and wrong passwords (SECURITY-CASES T-01) is a
-//! benchmark, not a test: it is not measured here.
+//! Timing parity of unknown users and wrong passwords (SECURITY-CASES T-01) is
+//! measured in tests/basic_timing.rs.
 
 mod common;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use authgate::{AuthConfig, AuthLayer, BasicConfig, Principal};
+use authgate::{ApiKey, AuthConfig, AuthLayer, BasicConfig, Principal};
 use axum::{Json, Router, routing::get};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -663,4 +663,190 @@ async fn cache_answers_repeats_and_a_changed_file_replaces_the_users() {
     assert!(!warn.contains("CQxaRl1h"), "{warn}");
     assert_no_secret(&cap.raw(), &["alice-s3cret", "erin-2b", "bob-pass-argon"]);
     let _ = std::fs::remove_file(&path);
+}
+
+// ---------------------------------------------------------------------------
+// The bounded queue for the hashing threads (basic.max_pending)
+// ---------------------------------------------------------------------------
+
+/// A bcrypt hash of `password` at `cost`, made with the `bcrypt` crate (for tests
+/// that need a chosen cost; the fixtures' hashes come from outside tools).
+fn bcrypt_at_cost(password: &str, cost: u32) -> String {
+    bcrypt::hash_with_salt(password, cost, *b"queue-test-salt!")
+        .expect("bcrypt hash")
+        .format_for_version(bcrypt::Version::TwoY)
+}
+
+/// Fires `n` concurrent wrong-password requests for `user`; each task returns the
+/// response and when it arrived, from `start`.
+fn wrong_password_burst(
+    addr: std::net::SocketAddr,
+    user: &'static str,
+    n: usize,
+    start: Instant,
+) -> tokio::task::JoinSet<(Resp, Duration)> {
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..n {
+        burst.spawn(async move {
+            let resp = get_basic(addr, user, &format!("wrong-password-{i}")).await;
+            (resp, start.elapsed())
+        });
+    }
+    burst
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_basic_queue_is_bounded_at_64_by_default() {
+    // One hashing thread: 1 check runs, at most 64 wait, the rest are refused.
+    let basic_cfg = BasicConfig::new()
+        .user("slow", &bcrypt_at_cost("pw", 8), Vec::<String>::new())
+        .and_then(|c| c.max_concurrent(1))
+        .expect("valid");
+    let addr = serve(app(basic_cfg)).await;
+    let mut burst = wrong_password_burst(addr, "slow", 80, Instant::now());
+    let (mut refused, mut checked) = (0, 0);
+    while let Some(joined) = burst.join_next().await {
+        let (resp, _) = joined.expect("request task");
+        match resp.status {
+            503 => refused += 1,
+            401 => checked += 1,
+            other => panic!("unexpected {other}: {}", resp.dump()),
+        }
+    }
+    assert!(
+        refused >= 1 && checked >= 65,
+        "80 concurrent checks with one hashing thread: {refused} got 503 verifier_busy, {checked} got 401 (expected at least 1 and 65)"
+    );
+}
+
+/// The API key of [`busy_app`] (a test value, not a secret anywhere).
+const QUEUE_TEST_API_KEY: &str = "ag_queue-test-api-key-0123456789";
+
+/// `/api/whoami` behind Basic (one hashing thread, at most `max_pending` waiting)
+/// and an API key.
+fn busy_app(max_pending: usize) -> Router {
+    let basic_cfg = users_config()
+        .max_concurrent(1)
+        .and_then(|c| c.max_pending(max_pending))
+        .expect("valid");
+    let cfg = AuthConfig::builder()
+        .basic(basic_cfg)
+        .api_key(ApiKey::from_key("ci", QUEUE_TEST_API_KEY))
+        .build()
+        .expect("valid config");
+    Router::new()
+        .route("/api/whoami", get(whoami))
+        .layer(AuthLayer::new(cfg))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_basic_queue_answers_503_at_once_while_cached_and_bearer_requests_pass() {
+    let (cap, _guard) = capture();
+    let addr = serve(busy_app(3)).await;
+    // Cached from now on.
+    assert_eq!(get_basic(addr, "alice", "alice-s3cret").await.status, 200);
+    cap.clear();
+
+    // alice is bcrypt cost 10: 1 check runs, 3 wait, the rest are refused.
+    let start = Instant::now();
+    let mut burst = wrong_password_burst(addr, "alice", 16, start);
+    // The first answers of the burst are refusals, which need no hashing.
+    let (first, first_at) = burst.join_next().await.expect("one").expect("task");
+    assert_eq!(first.status, 503, "{}", first.dump());
+    // While the queue is full, cached credentials and Bearer are answered.
+    let cached = get_basic(addr, "alice", "alice-s3cret").await;
+    let cached_at = start.elapsed();
+    let h = [common::bearer(QUEUE_TEST_API_KEY)];
+    let bearer = common::get(addr, "/api/whoami", &hdrs(&h)).await;
+    let bearer_at = start.elapsed();
+    assert_eq!(cached.status, 200, "{}", cached.dump());
+    assert_eq!(cached.json()["subject"], "alice");
+    assert_eq!(bearer.status, 200, "{}", bearer.dump());
+    assert_eq!(bearer.json()["scheme"], "bearer");
+
+    let mut refused = vec![(first, first_at)];
+    let mut checked_at = Vec::new();
+    while let Some(joined) = burst.join_next().await {
+        let (resp, at) = joined.expect("request task");
+        match resp.status {
+            503 => refused.push((resp, at)),
+            401 => checked_at.push(at),
+            other => panic!("unexpected {other}: {}", resp.dump()),
+        }
+    }
+    assert!(checked_at.len() >= 4, "{} checked", checked_at.len());
+    let last_checked = checked_at.iter().max().copied().expect("checked");
+    // Order, not absolute time: every refusal, the cached and the Bearer request
+    // were answered before the queue had drained.
+    for (resp, at) in &refused {
+        assert!(
+            *at < last_checked,
+            "a 503 waited for the queue: {at:?} vs {last_checked:?}"
+        );
+        assert_eq!(resp.header("retry-after").as_deref(), Some("1"));
+        assert!(resp.www_authenticate().is_empty(), "{}", resp.dump());
+        assert_eq!(resp.header("cache-control").as_deref(), Some("no-store"));
+        assert_eq!(
+            resp.header("content-type").as_deref(),
+            Some("application/problem+json")
+        );
+        let body = resp.json();
+        assert_eq!(body["reason"], "verifier_busy");
+        assert_eq!(body["status"], 503);
+    }
+    assert!(cached_at < last_checked && bearer_at < last_checked);
+
+    // One WARN event per refusal, naming the fix; nothing secret.
+    let busy: Vec<Value> = cap
+        .authgate_events()
+        .into_iter()
+        .filter(|e| fields(e)["auth.reason"] == "verifier_busy")
+        .collect();
+    assert_eq!(busy.len(), refused.len(), "{busy:#?}");
+    for e in &busy {
+        let f = fields(e);
+        assert_eq!(e["level"], "WARN");
+        assert_eq!(f["message"], "authentication unavailable");
+        assert_eq!(f["auth.outcome"], "unavailable");
+        assert_eq!(f["auth.scheme"], "basic");
+        assert_eq!(f["http.response.status_code"], 503);
+        assert!(f.get("auth.user").is_none(), "{f}");
+        let hint = f["auth.hint"].as_str().expect("a hint");
+        assert!(hint.contains("raise basic.max_pending"), "{hint}");
+    }
+    let mut secrets = vec!["alice-s3cret", QUEUE_TEST_API_KEY];
+    let wrong: Vec<String> = (0..16).map(|i| format!("wrong-password-{i}")).collect();
+    secrets.extend(wrong.iter().map(String::as_str));
+    assert_no_secret(&cap.raw(), &secrets);
+}
+
+#[test]
+fn max_pending_from_toml_is_checked_and_named() {
+    let dir = fixture("users.htpasswd");
+    let dir = dir.parent().expect("fixtures dir");
+    let load = |value: &str| {
+        AuthConfig::from_toml_str(
+            &format!("[basic]\nhtpasswd_file = \"users.htpasswd\"\nmax_pending = {value}\n"),
+            dir,
+        )
+    };
+    assert_eq!(
+        load("8")
+            .expect("valid")
+            .summary()
+            .basic
+            .expect("basic")
+            .max_pending,
+        8
+    );
+    for bad in ["0", "-1", "65537", "9999999999999"] {
+        let err = load(bad).expect_err(bad);
+        assert_eq!(err.key(), "basic.max_pending", "{bad}: {err}");
+        assert!(err.message().contains("from 1 to 65536"), "{bad}: {err}");
+    }
+    let err = load("\"many\"").expect_err("a string");
+    assert!(err.to_string().contains("max_pending"), "{err}");
+    let default = AuthConfig::from_toml_str("[basic]\nhtpasswd_file = \"users.htpasswd\"\n", dir)
+        .expect("valid");
+    assert_eq!(default.summary().basic.expect("basic").max_pending, 64);
 }

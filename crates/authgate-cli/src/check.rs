@@ -221,6 +221,21 @@ fn print_summary(
     if let Some(b) = &s.basic {
         o.push_str("\n[basic]\n");
         o.push_str(&format!("  users            {}\n", b.users));
+        o.push_str(&format!("  max_pending      {}\n", b.max_pending));
+        let kinds: Vec<String> = b
+            .hash_kinds
+            .iter()
+            .map(|k| {
+                let n = k.users.len();
+                format!("{k} ({n} user{})", if n == 1 { "" } else { "s" })
+            })
+            .collect();
+        if !kinds.is_empty() {
+            o.push_str(&format!(
+                "  password hashes  {}\n",
+                clean(&kinds.join("; "))
+            ));
+        }
         for f in &b.htpasswd_files {
             o.push_str(&format!(
                 "  htpasswd_file    {}\n",

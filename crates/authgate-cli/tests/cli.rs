@@ -870,6 +870,57 @@ fn check_config_warns_about_a_missing_audience() {
     }
 }
 
+#[test]
+fn check_config_reports_a_basic_store_whose_hash_costs_differ() {
+    // The workspace's fixture users: bcrypt cost 10, argon2id, SHA-512-crypt at
+    // 5000 and at 10000 rounds.
+    let htpasswd = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/users.htpasswd"),
+    )
+    .unwrap();
+    let fx = Fixture::new(
+        "[basic]\nhtpasswd_file = \"users.htpasswd\"\nmax_pending = 16\n",
+        &htpasswd,
+    );
+    let out = run(&["check-config", fx.config()], None, &env());
+    assert_eq!(out.code, 0, "{out:?}");
+    for needle in [
+        "users            8",
+        "max_pending      16",
+        "password hashes  bcrypt cost 10 (5 users); argon2id m=4096 KiB, t=2, p=1 (1 user); SHA-512-crypt rounds=5000 (1 user); SHA-512-crypt rounds=10000 (1 user)",
+        "warnings:",
+        "[basic] password hashes differ in cost: bcrypt cost 10 (alice, erin, frank and 2 more); argon2id m=4096 KiB, t=2, p=1 (bob); SHA-512-crypt rounds=5000 (carol); SHA-512-crypt rounds=10000 (dave)",
+        "runs one verification of each of these 4 kinds",
+        "held to at least the most expensive cost",
+        "Give every user a hash of one algorithm and cost",
+    ] {
+        assert!(
+            out.stdout.contains(needle),
+            "missing {needle:?} in:\n{}",
+            out.stdout
+        );
+    }
+    // Neither hashes nor salts are printed.
+    for line in htpasswd.lines().filter(|l| l.contains(':')) {
+        let hash = line.split_once(':').unwrap().1;
+        let tail = &hash[hash.len() - 20..];
+        assert!(!out.all().contains(tail), "hash of {line:?} printed");
+    }
+    assert!(!out.all().contains("$2y$") && !out.all().contains("$argon2id$"));
+
+    // One kind (the base fixture: one bcrypt user): no such warning.
+    let fx = Fixture::base();
+    let out = run(&["check-config", fx.config()], None, &env());
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("password hashes  bcrypt cost 4 (1 user)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("differ in cost"), "{}", out.stdout);
+}
+
 /// Each invalid configuration: exit 2, stderr names the key at fault, and no
 /// secret is printed.
 #[test]

@@ -78,7 +78,13 @@ impl Responder {
             );
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(RETRY_AFTER, self.retry_after.clone());
+            // A full Basic queue drains within a second or so; keys take longer.
+            let retry_after = if f.reason == Reason::VerifierBusy {
+                HeaderValue::from_static("1")
+            } else {
+                self.retry_after.clone()
+            };
+            headers.insert(RETRY_AFTER, retry_after);
         }
         res.extensions_mut().insert(AuthRejection::from_failure(f));
         res

@@ -177,6 +177,8 @@ struct ApiKeyEntry {
 #[serde(deny_unknown_fields)]
 struct BasicSection {
     htpasswd_file: Option<String>,
+    /// Signed, so that a negative value gets the same message as 0.
+    max_pending: Option<i64>,
     #[serde(default)]
     users: Vec<UserEntry>,
 }
@@ -723,6 +725,10 @@ impl Loader<'_> {
             ));
         }
         let mut cfg = BasicConfig::new();
+        if let Some(n) = basic.max_pending {
+            // Out of range (negative, or beyond usize): 0 gets the builder's message.
+            cfg = cfg.max_pending(usize::try_from(n).unwrap_or(0))?;
+        }
         if let Some(file) = &basic.htpasswd_file {
             let path = self.resolve(file);
             // Checked here so the message has the same shape as for key files.

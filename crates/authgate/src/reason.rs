@@ -1,4 +1,4 @@
-//! The closed set of rejection reasons (SPEC §2) and what each one means on the wire.
+//! The closed set of rejection reasons and what each one means on the wire.
 
 use http::StatusCode;
 
@@ -54,6 +54,9 @@ pub enum Reason {
     KeySetUnavailable,
     /// The verifier itself failed.
     InternalError,
+    /// The Basic password-hash queue is full (`basic.max_pending`); answered at once
+    /// with 503 and `Retry-After`.
+    VerifierBusy,
 }
 
 /// The `error` parameter of a Bearer challenge (RFC 6750 §3.1).
@@ -79,8 +82,8 @@ impl BearerError {
     }
 }
 
-/// Every reason, in SPEC order (for tables and tests).
-pub const ALL_REASONS: [Reason; 22] = [
+/// Every reason, in the order of the documented table (for tables and tests).
+pub const ALL_REASONS: [Reason; 23] = [
     Reason::MissingCredentials,
     Reason::UnsupportedScheme,
     Reason::MalformedCredentials,
@@ -103,10 +106,11 @@ pub const ALL_REASONS: [Reason; 22] = [
     Reason::AccessDenied,
     Reason::KeySetUnavailable,
     Reason::InternalError,
+    Reason::VerifierBusy,
 ];
 
 impl Reason {
-    /// The stable code of SPEC §2, as logged in `auth.reason`.
+    /// The stable snake_case code, as logged in `auth.reason`.
     pub fn code(self) -> &'static str {
         match self {
             Reason::MissingCredentials => "missing_credentials",
@@ -131,12 +135,13 @@ impl Reason {
             Reason::AccessDenied => "access_denied",
             Reason::KeySetUnavailable => "key_set_unavailable",
             Reason::InternalError => "internal_error",
+            Reason::VerifierBusy => "verifier_busy",
         }
     }
 
     /// The code the client sees in the problem body: the same as [`Reason::code`],
     /// except that `unknown_user` and `wrong_password` both read `invalid_credentials`
-    /// so a client cannot probe which user-ids exist (SPEC §1).
+    /// so a client cannot probe which user-ids exist.
     pub fn public_code(self) -> &'static str {
         match self {
             Reason::UnknownUser | Reason::WrongPassword => "invalid_credentials",
@@ -151,7 +156,7 @@ impl Reason {
         match self {
             Reason::MalformedCredentials | Reason::MultipleCredentials => StatusCode::BAD_REQUEST,
             Reason::InsufficientScope | Reason::AccessDenied => StatusCode::FORBIDDEN,
-            Reason::KeySetUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Reason::KeySetUnavailable | Reason::VerifierBusy => StatusCode::SERVICE_UNAVAILABLE,
             Reason::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             Reason::MissingCredentials
             | Reason::UnsupportedScheme
@@ -210,12 +215,13 @@ impl Reason {
             | Reason::WrongPassword
             | Reason::AccessDenied
             | Reason::KeySetUnavailable
-            | Reason::InternalError => None,
+            | Reason::InternalError
+            | Reason::VerifierBusy => None,
         }
     }
 
     /// Whether a JWT rejected for this reason had a verified signature: the claim
-    /// checks run only after the signature (SPEC §2 order), so their reasons
+    /// checks run only after the signature (the documented order), so their reasons
     /// imply it, and the token's claims can be trusted.
     pub fn follows_signature_check(self) -> bool {
         match self {
@@ -240,11 +246,12 @@ impl Reason {
             | Reason::InsufficientScope
             | Reason::AccessDenied
             | Reason::KeySetUnavailable
-            | Reason::InternalError => false,
+            | Reason::InternalError
+            | Reason::VerifierBusy => false,
         }
     }
 
-    /// `auth.outcome` of SPEC §3.
+    /// The `auth.outcome` event field: `unauthenticated`, `forbidden` or `unavailable`.
     pub fn outcome(self) -> &'static str {
         match self.status() {
             StatusCode::FORBIDDEN => "forbidden",
@@ -264,8 +271,8 @@ impl std::fmt::Display for Reason {
 mod tests {
     use super::*;
 
-    /// The SPEC §2 table, row by row: code and status.
-    const SPEC_TABLE: [(&str, u16); 22] = [
+    /// The documented reason table, row by row: code and status.
+    const REASON_TABLE: [(&str, u16); 23] = [
         ("missing_credentials", 401),
         ("unsupported_scheme", 401),
         ("malformed_credentials", 400),
@@ -288,11 +295,12 @@ mod tests {
         ("access_denied", 403),
         ("key_set_unavailable", 503),
         ("internal_error", 500),
+        ("verifier_busy", 503),
     ];
 
     #[test]
     fn codes_and_statuses_match_the_spec_table() {
-        for (reason, (code, status)) in ALL_REASONS.iter().zip(SPEC_TABLE) {
+        for (reason, (code, status)) in ALL_REASONS.iter().zip(REASON_TABLE) {
             assert_eq!(reason.code(), code);
             assert_eq!(reason.status().as_u16(), status, "{code}");
         }
@@ -368,5 +376,11 @@ mod tests {
         assert_eq!(Reason::InsufficientScope.outcome(), "forbidden");
         assert_eq!(Reason::KeySetUnavailable.outcome(), "unavailable");
         assert_eq!(Reason::InternalError.outcome(), "unavailable");
+        assert_eq!(Reason::VerifierBusy.outcome(), "unavailable");
+        assert_eq!(
+            Reason::VerifierBusy.status_for_basic(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(Reason::VerifierBusy.public_code(), "verifier_busy");
     }
 }

@@ -111,6 +111,33 @@ pub struct BasicSummary {
     pub users: usize,
     /// The htpasswd files users come from.
     pub htpasswd_files: Vec<PathBuf>,
+    /// The kinds of password hash the users have (algorithm and work parameters),
+    /// in configuration order. More than one means every failed Basic check pays
+    /// one verification of each kind, so that the answer time does not tell which
+    /// user-ids exist.
+    pub hash_kinds: Vec<HashKindSummary>,
+    /// `basic.max_pending`: password checks that may wait for a hashing thread.
+    pub max_pending: usize,
+}
+
+/// One kind of password hash of a [`BasicSummary`]: an algorithm with its work
+/// parameters, and the users whose hash is of that kind. Never a hash or a salt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HashKindSummary {
+    /// `bcrypt`, `argon2id` or `SHA-512-crypt`.
+    pub algorithm: &'static str,
+    /// The work parameters, e.g. `cost 10`, `m=19456 KiB, t=2, p=1`, `rounds=5000`.
+    pub parameters: String,
+    /// The user-ids with a hash of this kind, in configuration order.
+    pub users: Vec<String>,
+}
+
+impl fmt::Display for HashKindSummary {
+    /// `bcrypt cost 10`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.algorithm, self.parameters)
+    }
 }
 
 impl AuthConfig {
@@ -171,6 +198,8 @@ impl AuthConfig {
             basic: self.basic.as_ref().map(|b| BasicSummary {
                 users: b.user_count(),
                 htpasswd_files: b.htpasswd_paths(),
+                hash_kinds: b.hash_kinds(),
+                max_pending: b.pending_limit(),
             }),
             revocation_check: self.revocation.is_some(),
         }
@@ -242,6 +271,9 @@ impl ConfigSummary {
                 "[basic] is on but has no users (the htpasswd file is empty): every Basic request will be rejected".to_owned(),
             );
         }
+        if let Some(b) = self.basic.as_ref().filter(|b| b.hash_kinds.len() > 1) {
+            out.push(mixed_hash_costs(&b.hash_kinds));
+        }
         out
     }
 }
@@ -253,6 +285,28 @@ impl fmt::Display for CorsPreflight {
             CorsPreflight::Authenticate => "authenticate",
         })
     }
+}
+
+/// The warning for a Basic store whose hashes differ in algorithm or cost.
+fn mixed_hash_costs(kinds: &[HashKindSummary]) -> String {
+    /// User-ids named per kind; the rest are counted.
+    const NAMED: usize = 3;
+    let described: Vec<String> = kinds
+        .iter()
+        .map(|k| {
+            let mut users = k.users[..k.users.len().min(NAMED)].join(", ");
+            if k.users.len() > NAMED {
+                users.push_str(&format!(" and {} more", k.users.len() - NAMED));
+            }
+            format!("{k} ({users})")
+        })
+        .collect();
+    format!(
+        "[basic] password hashes differ in cost: {}. So that answer times do not tell which user-ids exist, every failed Basic check (wrong password or unknown user-id) runs one verification of each of these {} kinds, so every failure is held to at least the most expensive cost (it pays the sum of all {}). Give every user a hash of one algorithm and cost (e.g. `htpasswd -B -C 12` when each password is next set)",
+        described.join("; "),
+        kinds.len(),
+        kinds.len()
+    )
 }
 
 /// `scheme://[redacted]@host/path?[redacted]`: user-info and query removed.

@@ -13,13 +13,16 @@
 //!   blocking pool (`spawn_blocking`), at most [`BasicConfig::max_concurrent`]
 //!   verifications at once (default: twice the available parallelism). Requests
 //!   waiting for a slot wait asynchronously; nothing else on the server is stalled.
-//! - **Unknown users cost the same.** An unknown user-id is verified against a dummy
-//!   hash made at start-up with the algorithm and parameters of the costliest
-//!   configured hash, so its answer takes as long as a wrong password for that hash
-//!   (OWASP Authentication Cheat Sheet). In a store that mixes costs (say bcrypt
-//!   cost 5 and argon2id), a known user with a cheap hash still answers faster than
-//!   an unknown one: per-user cost tells which user-ids exist. Keep every hash at
-//!   the same algorithm and cost (SECURITY-CASES T-04).
+//! - **Unknown users cost the same.** Every failed check, for a wrong password or an
+//!   unknown user-id, runs exactly one verification of each kind of hash the store
+//!   holds (a kind is an algorithm with its work parameters: bcrypt cost, argon2id
+//!   parameters, SHA-512-crypt rounds): the user's own hash and a dummy hash of each
+//!   other kind, or the dummy of every kind for an unknown user-id. The dummies are
+//!   made at start-up. So the answer takes as long whichever user-id was sent,
+//!   whatever the mix (OWASP Authentication Cheat Sheet). A store with one kind pays
+//!   one hash per failure; a store that mixes kinds pays for all of them on every
+//!   failure, so keep every hash at one algorithm and cost (`authgate check-config`
+//!   reports a mixed store).
 //! - **Length limits.** Passwords over [`BasicConfig::MAX_PASSWORD_BYTES`] are
 //!   refused without hashing (no hashing DoS). bcrypt reads only the first 72 bytes
 //!   of a password, so a longer password for a bcrypt user is refused as
@@ -49,12 +52,14 @@ use crate::principal::Principal;
 use crate::reason::Reason;
 use crate::rejection::Failure;
 
-/// SPEC §4 key of htpasswd files.
+/// The configuration key of htpasswd files.
 const KEY_FILE: &str = "basic.htpasswd_file";
-/// SPEC §4 key of users configured one by one.
+/// The configuration key of users configured one by one.
 const KEY_USERS: &str = "basic.users";
 /// The builder key of [`BasicConfig::max_concurrent`].
 const KEY_MAX_CONCURRENT: &str = "basic.max_concurrent";
+/// The key of [`BasicConfig::max_pending`] (TOML and builder).
+const KEY_MAX_PENDING: &str = "basic.max_pending";
 
 /// Basic users: from htpasswd files and from configuration entries.
 ///
@@ -84,6 +89,7 @@ pub struct BasicConfig {
     #[cfg(feature = "basic")]
     files: Vec<imp::HtpasswdFile>,
     max_concurrent: Option<usize>,
+    max_pending: usize,
     cache_entries: usize,
     cache_ttl: Duration,
     check_interval: Duration,
@@ -97,6 +103,7 @@ impl Default for BasicConfig {
             #[cfg(feature = "basic")]
             files: Vec::new(),
             max_concurrent: None,
+            max_pending: BasicConfig::DEFAULT_MAX_PENDING,
             cache_entries: BasicConfig::DEFAULT_CACHE_ENTRIES,
             cache_ttl: BasicConfig::DEFAULT_CACHE_TTL,
             check_interval: Duration::from_secs(1),
@@ -117,6 +124,7 @@ impl fmt::Debug for BasicConfig {
                 .field("password_hashes", &"[redacted]");
         }
         d.field("max_concurrent", &self.max_concurrent)
+            .field("max_pending", &self.max_pending)
             .field("cache_entries", &self.cache_entries)
             .field("cache_ttl", &self.cache_ttl)
             .finish()
@@ -130,6 +138,11 @@ impl BasicConfig {
     pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
     /// Longer passwords are refused without being hashed.
     pub const MAX_PASSWORD_BYTES: usize = 1024;
+    /// Default of [`max_pending`](Self::max_pending): password checks that may wait
+    /// for a hashing thread.
+    pub const DEFAULT_MAX_PENDING: usize = 64;
+    /// The largest [`max_pending`](Self::max_pending) accepted.
+    pub const MAX_PENDING_LIMIT: usize = 65_536;
 
     /// An empty user store.
     pub fn new() -> Self {
@@ -219,6 +232,33 @@ impl BasicConfig {
         Ok(self)
     }
 
+    /// At most `n` password checks wait for a hashing thread (default
+    /// [`DEFAULT_MAX_PENDING`](Self::DEFAULT_MAX_PENDING)) while
+    /// [`max_concurrent`](Self::max_concurrent) run. A request beyond that is not
+    /// queued: it is answered at once with 503 `verifier_busy` and `Retry-After: 1`
+    /// (RFC 9110 §15.6.4, §10.2.3), so a flood of wrong or unknown credentials
+    /// cannot delay a legitimate login without bound. Credentials found in the
+    /// verified-credentials cache and Bearer requests never wait for this queue.
+    ///
+    /// # Errors
+    ///
+    /// `basic.max_pending` when `n` is 0 or over
+    /// [`MAX_PENDING_LIMIT`](Self::MAX_PENDING_LIMIT).
+    pub fn max_pending(mut self, n: usize) -> Result<Self, ConfigError> {
+        if n == 0 || n > Self::MAX_PENDING_LIMIT {
+            return Err(ConfigError::new(
+                KEY_MAX_PENDING,
+                format!(
+                    "must be from 1 to {} (the default is {}): it bounds the password checks waiting for a hashing thread",
+                    Self::MAX_PENDING_LIMIT,
+                    Self::DEFAULT_MAX_PENDING
+                ),
+            ));
+        }
+        self.max_pending = n;
+        Ok(self)
+    }
+
     /// Bounds of the verified-credentials cache: at most `max_entries` entries, each
     /// kept for `ttl` (defaults [`DEFAULT_CACHE_ENTRIES`](Self::DEFAULT_CACHE_ENTRIES)
     /// and [`DEFAULT_CACHE_TTL`](Self::DEFAULT_CACHE_TTL)). `max_entries == 0` or a
@@ -240,6 +280,26 @@ impl BasicConfig {
         {
             0
         }
+    }
+
+    /// The kinds of password hash among the users (algorithm and work parameters),
+    /// each with its users, in configuration order (for
+    /// [`AuthConfig::summary`](crate::AuthConfig::summary)). Secret-free: no hash,
+    /// no salt.
+    pub(crate) fn hash_kinds(&self) -> Vec<crate::summary::HashKindSummary> {
+        #[cfg(feature = "basic")]
+        {
+            imp::hash_kinds(self)
+        }
+        #[cfg(not(feature = "basic"))]
+        {
+            Vec::new()
+        }
+    }
+
+    /// [`max_pending`](Self::max_pending) (for [`AuthConfig::summary`](crate::AuthConfig::summary)).
+    pub(crate) fn pending_limit(&self) -> usize {
+        self.max_pending
     }
 
     /// The htpasswd files users come from (for [`AuthConfig::summary`](crate::AuthConfig::summary)).
@@ -271,7 +331,7 @@ fn feature_off(key: &str) -> ConfigError {
 }
 
 /// A Basic failure for a user-id that is not configured. The user-id is never
-/// recorded: it may be a password typed into the wrong field (SPEC §3).
+/// recorded: it may be a password typed into the wrong field.
 fn unknown_user(detail: &'static str) -> Failure {
     Failure::new(Reason::UnknownUser, SchemeLabel::Basic, detail).hint(
         "user-ids are compared exactly (case, spaces and Unicode normalisation matter); check the user-id and that the user is configured",
@@ -289,6 +349,22 @@ fn wrong_password(user: &str, detail: impl Into<std::borrow::Cow<'static, str>>)
 #[cfg(feature = "basic")]
 fn internal_error(detail: &'static str) -> Failure {
     Failure::new(Reason::InternalError, SchemeLabel::Basic, detail)
+}
+
+/// 503 `verifier_busy`: the wait for a hashing thread is full. The user-id is not
+/// recorded (it has not been looked up; it may be unknown).
+#[cfg(feature = "basic")]
+fn verifier_busy(max_pending: usize) -> Failure {
+    Failure::new(
+        Reason::VerifierBusy,
+        SchemeLabel::Basic,
+        format!(
+            "{max_pending} password checks were already waiting for a hashing thread ({KEY_MAX_PENDING} = {max_pending}); this one was refused without being checked"
+        ),
+    )
+    .hint(
+        "more Basic logins arrive than the hashing threads can check (a burst or a password-guessing flood); raise basic.max_pending or add capacity (CPUs, instances, basic.max_concurrent); clients may retry after 1 s",
+    )
 }
 
 #[cfg(feature = "basic")]
@@ -334,7 +410,7 @@ impl BasicVerifier {
 mod imp {
     use std::collections::HashMap;
     use std::path::PathBuf;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     use std::sync::{Mutex, PoisonError, RwLock};
     use std::time::{Instant, SystemTime};
 
@@ -342,7 +418,7 @@ mod imp {
     use hmac::{Hmac, Mac as _};
     use sha2::Sha256;
     use subtle::ConstantTimeEq as _;
-    use tokio::sync::Semaphore;
+    use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
     use super::*;
     use crate::event::sanitize_for_message;
@@ -538,22 +614,29 @@ mod imp {
             }
         }
 
-        /// A rough estimate of one verification's CPU time in microseconds, to pick
-        /// the costliest hash across algorithms. Within one algorithm the order is
-        /// exact (it grows with the work factor).
-        fn estimated_micros(&self) -> u64 {
+        /// The work parameters, as a person reads them: `cost 10`,
+        /// `m=19456 KiB, t=2, p=1`, `rounds=5000`. No salt, no hash.
+        fn parameters(&self) -> String {
             match *self {
-                // Measured with the optimised crates on one x86-64 core (the
-                // ratios matter, not the absolute values): bcrypt cost 10 ≈ 90 ms,
-                // argon2id m=19456 t=2 ≈ 35 ms, SHA-512-crypt 5000 rounds ≈ 2.5 ms.
-                PasswordHash::Bcrypt { cost, .. } => 90u64.saturating_mul(1 << cost.min(40)),
-                PasswordHash::Argon2id { m_cost, t_cost, .. } => {
-                    u64::from(m_cost)
-                        .saturating_mul(u64::from(t_cost))
-                        .saturating_mul(11)
-                        / 10
+                PasswordHash::Bcrypt { cost, .. } => format!("cost {cost}"),
+                PasswordHash::Argon2id {
+                    m_cost,
+                    t_cost,
+                    p_cost,
+                    output_len,
+                    version,
+                    ..
+                } => {
+                    let mut s = format!("m={m_cost} KiB, t={t_cost}, p={p_cost}");
+                    if output_len != argon2::Params::DEFAULT_OUTPUT_LEN {
+                        s.push_str(&format!(", {output_len}-byte output"));
+                    }
+                    if version != 0x13 {
+                        s.push_str(&format!(", v={version}"));
+                    }
+                    s
                 }
-                PasswordHash::Sha512Crypt { rounds, .. } => u64::from(rounds) * 55 / 100,
+                PasswordHash::Sha512Crypt { rounds, .. } => format!("rounds={rounds}"),
             }
         }
 
@@ -770,6 +853,26 @@ mod imp {
             .chain(cfg.files.iter().flat_map(|f| f.users.iter()))
     }
 
+    /// The kinds of hash among `cfg`'s users, each with its users, in order of first
+    /// appearance.
+    pub(super) fn hash_kinds(cfg: &BasicConfig) -> Vec<crate::summary::HashKindSummary> {
+        let mut kinds: Vec<(&PasswordHash, Vec<String>)> = Vec::new();
+        for user in all_users(cfg) {
+            match kinds.iter_mut().find(|(h, _)| h.same_params(&user.hash)) {
+                Some((_, users)) => users.push(user.name.clone()),
+                None => kinds.push((&user.hash, vec![user.name.clone()])),
+            }
+        }
+        kinds
+            .into_iter()
+            .map(|(h, users)| crate::summary::HashKindSummary {
+                algorithm: h.algorithm(),
+                parameters: h.parameters(),
+                users,
+            })
+            .collect()
+    }
+
     /// Refuses a user-id already defined elsewhere.
     fn check_no_duplicates<'a>(
         existing: impl Iterator<Item = &'a UserEntry>,
@@ -851,40 +954,64 @@ mod imp {
     // The verifier
     // ---------------------------------------------------------------------
 
-    /// The users in force, and the dummy hash for unknown user-ids.
+    /// The users in force, and one dummy hash per kind of hash among them.
+    ///
+    /// # Why every failure runs one check of every kind
+    ///
+    /// A failed check must take as long for a known user-id as for an unknown one,
+    /// whatever mix of algorithms and work factors the store holds; otherwise the
+    /// answer time tells which user-ids exist. A *kind* is an algorithm with its
+    /// work parameters (bcrypt cost, argon2id `m`/`t`/`p`/length/version,
+    /// SHA-512-crypt rounds). The store keeps one dummy hash per kind present, and
+    /// every failure runs exactly one verification of each kind:
+    ///
+    /// - a wrong password: the user's own hash (its kind), then the dummy of each
+    ///   other kind;
+    /// - an unknown user-id: the dummy of each kind.
+    ///
+    /// Both run the same multiset of hash computations, so they cost the same by
+    /// construction: no estimate of which algorithm is dearer, no timing measured at
+    /// start-up (that drifts with load), no sleeping. A store with one kind (the
+    /// usual case, and what `authgate check-config` recommends) pays one hash per
+    /// failure, as before; a mixed store pays the sum of its kinds, at least the
+    /// dearest. Successes run only the user's own hash: a caller who knows the
+    /// password learns nothing from the time. The alternatives were weaker: a dummy
+    /// of only the dearest kind after a cheap user's real check leaves the two up to
+    /// 2x apart, and a floor measured at start-up stops holding when the machine is
+    /// busier than it was then.
     struct Store {
         users: HashMap<String, UserEntry>,
-        /// `None` only when there are no users (then nothing can be told apart).
-        dummy: Option<PasswordHash>,
+        /// One per distinct kind of hash among `users` (ordered by the first
+        /// user-id of each kind); empty only when there are no users (then nothing
+        /// can be told apart).
+        dummies: Vec<PasswordHash>,
     }
 
     impl Store {
-        /// Builds the store; `previous` is reused as the dummy when it has the
-        /// parameters of the new costliest hash (making a dummy costs one hash).
-        fn build(
-            users: impl IntoIterator<Item = UserEntry>,
-            previous: Option<&PasswordHash>,
-        ) -> Store {
+        /// Builds the store; a dummy of `previous` is reused when it has the
+        /// parameters of a kind still present (making a dummy costs one hash).
+        fn build(users: impl IntoIterator<Item = UserEntry>, previous: &[PasswordHash]) -> Store {
             let users: HashMap<String, UserEntry> =
                 users.into_iter().map(|u| (u.name.clone(), u)).collect();
-            let costliest = users
-                .values()
-                .map(|u| &u.hash)
-                .max_by_key(|h| h.estimated_micros());
-            let dummy = costliest.and_then(|c| match previous {
-                Some(p) if p.same_params(c) => Some(p.clone()),
-                _ => match c.dummy() {
-                    Ok(d) => Some(d),
-                    Err(why) => {
-                        tracing::warn!(
-                            target: "authgate",
-                            "could not make the dummy hash for unknown Basic user-ids ({why}); unknown user-ids will be answered faster than wrong passwords"
-                        );
-                        None
-                    }
-                },
-            });
-            Store { users, dummy }
+            let mut dummies: Vec<PasswordHash> = Vec::new();
+            // Sorted by name so that the order of the dummies does not depend on
+            // the map's iteration order (the work is the same either way).
+            let mut entries: Vec<&UserEntry> = users.values().collect();
+            entries.sort_by(|a, b| a.name.cmp(&b.name));
+            for entry in entries {
+                if dummies.iter().any(|d| d.same_params(&entry.hash)) {
+                    continue;
+                }
+                let dummy = match previous.iter().find(|p| p.same_params(&entry.hash)) {
+                    Some(p) => p.clone(),
+                    // Making a dummy only fails on a bug in a hashing crate; another
+                    // user's hash of the same kind costs the same to verify (the
+                    // result of a dummy check is always thrown away).
+                    None => entry.hash.dummy().unwrap_or_else(|_| entry.hash.clone()),
+                };
+                dummies.push(dummy);
+            }
+            Store { users, dummies }
         }
     }
 
@@ -907,6 +1034,9 @@ mod imp {
         cache: Option<Cache>,
         permits: Arc<Semaphore>,
         max_concurrent: usize,
+        /// Requests waiting for a permit, at most `max_pending`.
+        pending: AtomicUsize,
+        max_pending: usize,
         /// Hash computations run for requests (dummy ones included).
         hash_verifications: AtomicU64,
     }
@@ -919,6 +1049,7 @@ mod imp {
                 .field("htpasswd_files", &self.files)
                 .field("password_hashes", &"[redacted]")
                 .field("max_concurrent", &self.max_concurrent)
+                .field("max_pending", &self.max_pending)
                 .field("cache", &self.cache)
                 .finish_non_exhaustive()
         }
@@ -927,7 +1058,7 @@ mod imp {
     impl BasicVerifier {
         pub(crate) fn new(cfg: BasicConfig) -> Self {
             let max_concurrent = cfg.effective_max_concurrent();
-            let store = Store::build(all_users(&cfg).cloned(), None);
+            let store = Store::build(all_users(&cfg).cloned(), &[]);
             let cache = Cache::new(cfg.cache_entries, cfg.cache_ttl);
             BasicVerifier {
                 store: RwLock::new(Arc::new(store)),
@@ -942,6 +1073,8 @@ mod imp {
                 cache,
                 permits: Arc::new(Semaphore::new(max_concurrent)),
                 max_concurrent,
+                pending: AtomicUsize::new(0),
+                max_pending: cfg.max_pending,
                 hash_verifications: AtomicU64::new(0),
             }
         }
@@ -977,10 +1110,7 @@ mod imp {
             creds: BasicCredentials,
         ) -> Result<Principal, Failure> {
             self.check_files();
-            // Never closed, so this only waits.
-            let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else {
-                return Err(internal_error("the Basic verification limiter was closed"));
-            };
+            let permit = self.permit().await?;
             // Events of the blocking work reach the request's subscriber and span.
             let dispatch = tracing::dispatcher::get_default(Clone::clone);
             let span = tracing::Span::current();
@@ -1003,6 +1133,27 @@ mod imp {
             result
         }
 
+        /// A slot on the hashing threads: at once if one is free, else after a wait
+        /// in a queue of at most `max_pending`; beyond that `verifier_busy` at once.
+        async fn permit(&self) -> Result<OwnedSemaphorePermit, Failure> {
+            let closed = || internal_error("the Basic verification limiter was closed");
+            match Arc::clone(&self.permits).try_acquire_owned() {
+                Ok(permit) => return Ok(permit),
+                Err(TryAcquireError::Closed) => return Err(closed()),
+                Err(TryAcquireError::NoPermits) => {}
+            }
+            // Counted in before waiting, counted out when the wait ends, the
+            // request is cancelled (client gone), or it fails.
+            let Some(_waiting) = Waiting::enter(&self.pending, self.max_pending) else {
+                return Err(verifier_busy(self.max_pending));
+            };
+            // Never closed, so this only waits.
+            Arc::clone(&self.permits)
+                .acquire_owned()
+                .await
+                .map_err(|_| closed())
+        }
+
         /// The slow part, on a blocking thread. The failure is boxed: it is large.
         fn verify_blocking(&self, creds: &BasicCredentials) -> Result<Principal, Box<Failure>> {
             if self.stale.load(Ordering::Acquire) {
@@ -1015,24 +1166,24 @@ mod imp {
             let generation = self.cache.as_ref().map(Cache::generation);
             let password = creds.password.as_bytes();
             let Some(entry) = store.users.get(&creds.user) else {
-                // Pay what a wrong password for the costliest hash costs.
-                if let Some(dummy) = &store.dummy {
-                    let _ = self.run_hash(dummy, password);
-                }
+                // One check of every kind, as a wrong password costs (see `Store`).
+                self.run_dummies(&store, None, password);
                 return Err(Box::new(unknown_user(
                     "no user with this user-id is configured",
                 )));
             };
             let verdict = self.run_hash(&entry.hash, password);
+            if verdict != Ok(Verdict::Match) || refused_by_bcrypt(entry, password) {
+                // The other kinds, so that this failure costs what an unknown
+                // user-id costs (see `Store`).
+                self.run_dummies(&store, Some(&entry.hash), password);
+            }
             let algorithm = entry.hash.algorithm();
             let result = match verdict {
                 Err(()) => Err(internal_error(
                     "the stored password hash of this user could not be used",
                 )),
-                Ok(_)
-                    if matches!(entry.hash, PasswordHash::Bcrypt { .. })
-                        && password.len() > BCRYPT_MAX_PASSWORD_BYTES =>
-                {
+                Ok(_) if refused_by_bcrypt(entry, password) => {
                     Err(wrong_password(
                         &entry.name,
                         format!(
@@ -1064,6 +1215,17 @@ mod imp {
         fn run_hash(&self, hash: &PasswordHash, password: &[u8]) -> Result<Verdict, ()> {
             self.hash_verifications.fetch_add(1, Ordering::Relaxed);
             hash.check(password)
+        }
+
+        /// Runs the dummy of every kind in `store` except the kind of `checked`
+        /// (already paid by the real check); results are thrown away.
+        fn run_dummies(&self, store: &Store, checked: Option<&PasswordHash>, password: &[u8]) {
+            for dummy in &store.dummies {
+                if checked.is_some_and(|c| c.same_params(dummy)) {
+                    continue;
+                }
+                let _ = self.run_hash(dummy, password);
+            }
         }
 
         /// How many hash computations requests have caused so far.
@@ -1147,7 +1309,7 @@ mod imp {
                 Ok(()) => {
                     let count = users.len();
                     let previous = self.current();
-                    let store = Store::build(users, previous.dummy.as_ref());
+                    let store = Store::build(users, &previous.dummies);
                     *self.store.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(store);
                     tracing::info!(
                         target: "authgate",
@@ -1166,6 +1328,34 @@ mod imp {
                 cache.clear();
             }
             self.stale.store(false, Ordering::Release);
+        }
+    }
+
+    /// A password bcrypt would truncate: refused for bcrypt users (CVE-2025-22228)
+    /// after the hash ran, so the answer takes the usual time.
+    fn refused_by_bcrypt(entry: &UserEntry, password: &[u8]) -> bool {
+        matches!(entry.hash, PasswordHash::Bcrypt { .. })
+            && password.len() > BCRYPT_MAX_PASSWORD_BYTES
+    }
+
+    /// One place in the queue for a hashing thread; dropping it leaves the queue.
+    struct Waiting<'a>(&'a AtomicUsize);
+
+    impl<'a> Waiting<'a> {
+        /// A place if fewer than `max` are waiting.
+        fn enter(pending: &'a AtomicUsize, max: usize) -> Option<Waiting<'a>> {
+            pending
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < max).then_some(n + 1)
+                })
+                .ok()
+                .map(|_| Waiting(pending))
+        }
+    }
+
+    impl Drop for Waiting<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::AcqRel);
         }
     }
 
@@ -1663,17 +1853,36 @@ mod imp {
         }
 
         #[tokio::test]
-        async fn unknown_users_pay_for_the_costliest_hash_and_are_never_named() {
+        async fn every_failure_runs_one_check_of_each_kind_and_unknown_users_are_never_named() {
             let cfg = BasicConfig::new()
                 .user("cheap", &bcrypt_hash("x", 4), Vec::<String>::new())
+                .unwrap()
+                .user("cheap-too", &bcrypt_hash("x2", 4), Vec::<String>::new())
                 .unwrap()
                 .user("dear", &bcrypt_hash("y", 6), Vec::<String>::new())
                 .unwrap()
                 .user("sha", &sha512_hash("z", 1000), Vec::<String>::new())
+                .unwrap()
+                .user("argon", &argon2_hash("w", 64, 1), Vec::<String>::new())
                 .unwrap();
             let v = verifier(cfg);
-            let dummy = v.current().dummy.clone().unwrap();
-            assert!(matches!(dummy, PasswordHash::Bcrypt { cost: 6, .. }));
+            // Four kinds: bcrypt 4 (twice), bcrypt 6, SHA-512-crypt 1000, argon2id.
+            let store = v.current();
+            assert_eq!(store.dummies.len(), 4);
+            for (i, d) in store.dummies.iter().enumerate() {
+                assert!(store.users.values().any(|u| u.hash.same_params(d)), "{d:?}");
+                assert!(
+                    store.users.values().all(|u| u.hash != *d),
+                    "a dummy, not a user's hash"
+                );
+                assert_eq!(d.check(DUMMY_PASSWORD), Ok(Verdict::Match));
+                assert!(
+                    !store.dummies[..i].iter().any(|e| e.same_params(d)),
+                    "one per kind"
+                );
+            }
+
+            // An unknown user-id: one check per kind, never named.
             let before = v.hash_verifications();
             let f = verify(&v, "nobody-typed-a-password-here", "pw")
                 .await
@@ -1681,36 +1890,131 @@ mod imp {
             assert_eq!(f.reason, Reason::UnknownUser);
             assert_eq!(f.user, None);
             assert!(!f.detail.contains("nobody"));
-            assert_eq!(v.hash_verifications(), before + 1, "the dummy hash ran");
+            assert_eq!(v.hash_verifications(), before + 4);
+            // A wrong password for any user: the same four.
+            for user in ["cheap", "cheap-too", "dear", "sha", "argon"] {
+                let before = v.hash_verifications();
+                let f = verify(&v, user, "wrong").await.unwrap_err();
+                assert_eq!(f.reason, Reason::WrongPassword);
+                assert_eq!(v.hash_verifications(), before + 4, "{user}");
+            }
+            // A success: the user's own hash only.
+            let before = v.hash_verifications();
+            verify(&v, "sha", "z").await.unwrap();
+            assert_eq!(v.hash_verifications(), before + 1);
 
-            // argon2id with heavy parameters outweighs bcrypt cost 4.
-            let cfg = BasicConfig::new()
-                .user("b", &bcrypt_hash("x", 4), Vec::<String>::new())
-                .unwrap()
-                .user("a", &argon2_hash("y", 4096, 2), Vec::<String>::new())
-                .unwrap();
-            let v = verifier(cfg);
-            let dummy = v.current().dummy.clone().unwrap();
-            assert!(
-                matches!(
-                    dummy,
-                    PasswordHash::Argon2id {
-                        m_cost: 4096,
-                        t_cost: 2,
-                        ..
-                    }
-                ),
-                "dummy is {}",
-                dummy.algorithm()
+            // One kind: one check per failure, as ever.
+            let v = verifier(
+                BasicConfig::new()
+                    .user("a", &bcrypt_hash("x", 4), Vec::<String>::new())
+                    .unwrap()
+                    .user("b", &bcrypt_hash("y", 4), Vec::<String>::new())
+                    .unwrap(),
             );
-            // The dummy really is a hash of those parameters.
-            assert_eq!(dummy.check(b"anything"), Ok(Verdict::Mismatch));
-            assert_eq!(dummy.check(DUMMY_PASSWORD), Ok(Verdict::Match));
+            for user in ["a", "nobody"] {
+                let before = v.hash_verifications();
+                verify(&v, user, "wrong").await.unwrap_err();
+                assert_eq!(v.hash_verifications(), before + 1, "{user}");
+            }
 
             let sha = PasswordHash::parse(&sha512_hash("z", 2000)).unwrap();
             let d = sha.dummy().unwrap();
             assert!(d.same_params(&sha) && d != sha);
             assert_eq!(d.check(DUMMY_PASSWORD), Ok(Verdict::Match));
+        }
+
+        #[test]
+        fn hash_kinds_name_algorithm_parameters_and_users_without_hashes() {
+            let cfg = BasicConfig::new()
+                .user("a", &bcrypt_hash("x", 5), Vec::<String>::new())
+                .unwrap()
+                .user("b", &argon2_hash("y", 64, 2), Vec::<String>::new())
+                .unwrap()
+                .user("c", &bcrypt_hash("z", 5), Vec::<String>::new())
+                .unwrap()
+                .user("d", &sha512_hash("w", 1000), Vec::<String>::new())
+                .unwrap();
+            let kinds = cfg.hash_kinds();
+            let shown: Vec<(String, Vec<String>)> = kinds
+                .iter()
+                .map(|k| (k.to_string(), k.users.clone()))
+                .collect();
+            assert_eq!(
+                shown,
+                [
+                    (
+                        "bcrypt cost 5".to_owned(),
+                        vec!["a".to_owned(), "c".to_owned()]
+                    ),
+                    (
+                        "argon2id m=64 KiB, t=2, p=1".to_owned(),
+                        vec!["b".to_owned()]
+                    ),
+                    ("SHA-512-crypt rounds=1000".to_owned(), vec!["d".to_owned()]),
+                ]
+            );
+        }
+
+        #[tokio::test]
+        async fn a_full_queue_refuses_at_once_and_frees_its_places() {
+            let v = verifier(
+                BasicConfig::new()
+                    .user("alice", &bcrypt_hash("pw", 4), Vec::<String>::new())
+                    .unwrap()
+                    .max_concurrent(1)
+                    .unwrap()
+                    .max_pending(2)
+                    .unwrap(),
+            );
+            // Hold the only permit, so every check has to queue.
+            let held = Arc::clone(&v.permits).acquire_owned().await.unwrap();
+            let waiting: Vec<_> = (0..2)
+                .map(|_| tokio::spawn(Arc::clone(&v).verify(creds("alice", "wrong"))))
+                .collect();
+            while v.pending.load(Ordering::Acquire) < 2 {
+                tokio::task::yield_now().await;
+            }
+            let f = Arc::clone(&v)
+                .verify(creds("alice", "wrong"))
+                .await
+                .unwrap_err();
+            assert_eq!(f.reason, Reason::VerifierBusy);
+            assert_eq!(f.user, None);
+            assert!(f.detail.contains("basic.max_pending = 2"), "{}", f.detail);
+            assert!(
+                f.hint
+                    .as_deref()
+                    .unwrap()
+                    .contains("raise basic.max_pending")
+            );
+            // A cancelled waiter leaves the queue.
+            waiting[1].abort();
+            while v.pending.load(Ordering::Acquire) > 1 {
+                tokio::task::yield_now().await;
+            }
+            drop(held);
+            let f = waiting
+                .into_iter()
+                .next()
+                .unwrap()
+                .await
+                .unwrap()
+                .unwrap_err();
+            assert_eq!(f.reason, Reason::WrongPassword);
+            assert_eq!(v.pending.load(Ordering::Acquire), 0);
+            verify(&v, "alice", "pw").await.unwrap();
+        }
+
+        #[test]
+        fn max_pending_is_bounded() {
+            for bad in [0, BasicConfig::MAX_PENDING_LIMIT + 1, usize::MAX] {
+                let err = BasicConfig::new().max_pending(bad).unwrap_err();
+                assert_eq!(err.key(), "basic.max_pending");
+                assert!(err.message().contains("from 1 to 65536"), "{err}");
+            }
+            let cfg = BasicConfig::new().max_pending(1).unwrap();
+            assert_eq!(cfg.pending_limit(), 1);
+            assert_eq!(BasicConfig::new().pending_limit(), 64);
         }
 
         #[tokio::test]
@@ -1809,9 +2113,14 @@ mod imp {
                 .unwrap_err();
             assert_eq!(f.reason, Reason::WrongPassword);
             assert!(f.detail.contains("72"), "{}", f.detail);
+            // The real check and the argon2id dummy: what any failure costs here.
+            let spent = v.hash_verifications() - before;
+            assert_eq!(spent, 2);
+            let before = v.hash_verifications();
+            verify(&v, "alice", "wrong").await.unwrap_err();
             assert_eq!(
-                v.hash_verifications(),
-                before + 1,
+                v.hash_verifications() - before,
+                spent,
                 "same time as a wrong password"
             );
             // Other algorithms take long passwords whole.
