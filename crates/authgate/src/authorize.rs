@@ -226,9 +226,27 @@ impl<S, P> Layer<S> for AuthorizeLayer<P> {
 }
 
 /// Service built by [`AuthorizeLayer`].
+#[must_use]
 pub struct Authorize<S, P> {
     inner: S,
     policy: Arc<P>,
+}
+
+impl<S, P> Authorize<S, P> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, consuming this one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S: Clone, P> Clone for Authorize<S, P> {

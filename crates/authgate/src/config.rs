@@ -23,22 +23,64 @@ pub const MAX_LEEWAY_SECS: u64 = 3600;
 /// A configuration that cannot work, with the key at fault and what to do.
 ///
 /// `Display` reads `<key>: <message>`; neither part ever holds a secret value.
+/// [`kind`](ConfigError::kind) tells the broad cause apart for programs that
+/// react differently (retry after a missing file appears, say).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    kind: ConfigErrorKind,
     key: String,
     message: String,
 }
 
+/// The broad cause of a [`ConfigError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// A value is out of range, inconsistent with another, or otherwise unusable.
+    InvalidValue,
+    /// A file (the configuration, a key file, an htpasswd file) cannot be read.
+    Io,
+    /// The configuration file is not valid TOML, or has an unknown key, a
+    /// missing required key or a value of the wrong type.
+    Syntax,
+    /// The environment variable that should hold a secret is unset, empty or not
+    /// decodable.
+    Environment,
+    /// A key cannot be used to verify signatures: not a supported public key, or
+    /// one refused because it cannot bind a signature (too small, off its curve,
+    /// a small-order point).
+    UnusableKey,
+}
+
 impl ConfigError {
-    /// A new error for configuration `key`.
+    /// A new error for configuration `key`, of kind
+    /// [`InvalidValue`](ConfigErrorKind::InvalidValue).
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError {
+            kind: ConfigErrorKind::InvalidValue,
             key: key.into(),
             message: message.into(),
         }
     }
 
-    /// The configuration key at fault, as SPEC §4 spells it (e.g. `bearer.jwt.algorithms`).
+    /// The same error with another kind.
+    pub(crate) fn with_kind(mut self, kind: ConfigErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// The same error under another key and message, keeping its kind.
+    pub(crate) fn rekeyed(&self, key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::new(key, message).with_kind(self.kind)
+    }
+
+    /// The broad cause.
+    pub fn kind(&self) -> ConfigErrorKind {
+        self.kind
+    }
+
+    /// The configuration key at fault, as the TOML file spells it (e.g.
+    /// `bearer.jwt.algorithms`).
     pub fn key(&self) -> &str {
         &self.key
     }
@@ -75,16 +117,15 @@ pub enum CorsPreflight {
 }
 
 /// The source of "now" for time claims; injectable for tests and offline tools.
-pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// A revocation check the application provides: given the token's `jti` (or an API
 /// key's id), return `true` when it is revoked.
-pub type RevocationCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+pub(crate) type RevocationCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
-/// Remote key set settings (`jwks_url` / `oidc_issuer` and their tuning keys,
-/// SPEC §4). Set through [`JwtConfig`]'s `jwks_*` methods; needs the `jwks` feature.
+/// Remote key set settings (`jwks_url` / `oidc_issuer` and their tuning keys). Set through [`JwtConfig`]'s `jwks_*` methods; needs the `jwks` feature.
 #[derive(Clone, PartialEq, Eq)]
-pub struct RemoteKeysConfig {
+pub(crate) struct RemoteKeysConfig {
     pub(crate) jwks_url: Option<String>,
     pub(crate) oidc_issuer: Option<String>,
     pub(crate) allow_insecure_http: bool,

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use toml::de::{DeTable, DeValue};
 
-use crate::config::{AuthConfig, ConfigError, CorsPreflight, JwtConfig};
+use crate::config::{AuthConfig, ConfigError, ConfigErrorKind, CorsPreflight, JwtConfig};
 use crate::event::sanitize_for_message;
 use crate::verify::api_key::ApiKey;
 use crate::verify::basic::BasicConfig;
@@ -49,6 +49,7 @@ impl AuthConfig {
                     e.kind()
                 ),
             )
+            .with_kind(ConfigErrorKind::Io)
         })?;
         let base_dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -239,6 +240,7 @@ fn parse(text: &str) -> Result<FileConfig, ConfigError> {
             key,
             format!("not valid TOML: {}", clean_message(e.message())),
         )
+        .with_kind(ConfigErrorKind::Syntax)
     })?;
     FileConfig::deserialize(toml::de::Deserializer::from(table)).map_err(|e| {
         // The document parsed a moment ago: parse it again to map the error's
@@ -247,6 +249,7 @@ fn parse(text: &str) -> Result<FileConfig, ConfigError> {
             Ok(doc) => schema_error(text, doc.get_ref(), &e),
             Err(_) => schema_error(text, &DeTable::new(), &e),
         }
+        .with_kind(ConfigErrorKind::Syntax)
     })
 }
 
@@ -578,7 +581,7 @@ impl Loader<'_> {
             let key_name = format!("{at}.public_key_pem_file");
             let bytes = self.read(&key_name, file)?;
             let key = JwtKey::from_pem(bytes)
-                .map_err(|e| ConfigError::new(&key_name, format!("{file}: {}", e.message())))?;
+                .map_err(|e| e.rekeyed(&key_name, format!("{file}: {}", e.message())))?;
             let key = match entry.kid {
                 Some(kid) => key.with_kid(kid),
                 None => key,
@@ -587,7 +590,9 @@ impl Loader<'_> {
         }
         if let Some(var) = &entry.secret_env {
             let encoding = entry.secret_encoding.unwrap_or(SecretEncoding::Raw);
-            let secret = self.secret(&format!("{at}.secret_env"), var, encoding)?;
+            let secret = self
+                .secret(&format!("{at}.secret_env"), var, encoding)
+                .map_err(|e| e.with_kind(ConfigErrorKind::Environment))?;
             let key = JwtKey::hmac(&secret);
             let key = match entry.kid {
                 Some(kid) => key.with_kid(kid),
@@ -608,7 +613,7 @@ impl Loader<'_> {
             )
         })?;
         let keys = JwtKey::from_jwk_json(&text)
-            .map_err(|e| ConfigError::new(&key_name, format!("{file}: {}", e.message())))?;
+            .map_err(|e| e.rekeyed(&key_name, format!("{file}: {}", e.message())))?;
         let n = keys.len();
         if let Some(kid) = entry.kid {
             if n != 1 {
@@ -652,6 +657,7 @@ impl Loader<'_> {
                     e.kind()
                 ),
             )
+            .with_kind(ConfigErrorKind::Io)
         })
     }
 
@@ -817,6 +823,42 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn errors_say_their_kind() {
+        let kind = |text: &str| {
+            AuthConfig::from_toml_str_with_env(text, Path::new("/nonexistent"), &no_env)
+                .unwrap_err()
+                .kind()
+        };
+        assert_eq!(kind("realm = "), ConfigErrorKind::Syntax);
+        assert_eq!(
+            kind("[bearer.jwt]\nalgoritms = [\"HS256\"]\n"),
+            ConfigErrorKind::Syntax
+        );
+        assert_eq!(
+            kind(
+                "[bearer.jwt]\nalgorithms = [\"HS256\"]\n[[bearer.jwt.keys]]\nsecret_env = \"UNSET_X\"\n"
+            ),
+            ConfigErrorKind::Environment
+        );
+        assert_eq!(
+            kind(
+                "[bearer.jwt]\nalgorithms = [\"RS256\"]\n[[bearer.jwt.keys]]\npublic_key_pem_file = \"k.pem\"\n"
+            ),
+            ConfigErrorKind::Io
+        );
+        assert_eq!(
+            kind("realm = \"a\\\"b\"\n[basic]\n"),
+            ConfigErrorKind::InvalidValue
+        );
+        assert_eq!(
+            JwtKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+                .unwrap_err()
+                .kind(),
+            ConfigErrorKind::UnusableKey
+        );
     }
 
     fn load(text: &str) -> Result<AuthConfig, ConfigError> {

@@ -39,7 +39,9 @@ pub mod extract;
 mod config_file;
 
 pub use authorize::{AccessRequest, Denial, Policy, RequirePolicy, RequireScopes};
-pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, CorsPreflight, JwtConfig};
+pub use config::{
+    AuthConfig, AuthConfigBuilder, ConfigError, ConfigErrorKind, CorsPreflight, JwtConfig,
+};
 pub use layer::AuthLayer;
 pub use principal::{Principal, Scheme};
 pub use reason::Reason;
@@ -51,3 +53,14 @@ pub use verify::keys::{Algorithm, JwtKey, KeyType, UnknownAlgorithm};
 // `AuthConfigBuilder::api_key` takes an `ApiKey`; without this re-export no user
 // outside the crate could name or build one (found by tests/jwt_reasons.rs).
 pub use verify::api_key::ApiKey;
+
+// Shared across threads and tasks: checked at compile time, so a change that
+// loses it fails here rather than in a user's `tokio::spawn`.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<AuthLayer>();
+    send_sync::<AuthConfig>();
+    send_sync::<Principal>();
+    send_sync::<AuthRejection>();
+    send_sync::<ConfigError>();
+};

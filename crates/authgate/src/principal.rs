@@ -32,8 +32,10 @@ pub struct Principal {
     inner: Arc<Inner>,
     /// The layer that authenticated the request, for route layers' answers
     /// (`service::context`): carried here so a request costs one extension
-    /// insert, not two. Never set on principals kept in caches.
-    pub(crate) layer: Option<Arc<crate::authenticate::Shared>>,
+    /// insert, not two. Never set on principals kept in caches. Weak: a
+    /// principal a handler keeps (in a task, a session) must not keep the
+    /// layer's caches and key fetcher alive after the service is gone.
+    pub(crate) layer: Option<std::sync::Weak<crate::authenticate::Shared>>,
 }
 
 struct Inner {

@@ -82,8 +82,8 @@ impl BearerError {
     }
 }
 
-/// Every reason, in the order of the documented table (for tables and tests).
-pub const ALL_REASONS: [Reason; 23] = [
+/// Every reason, in the order of the documented table.
+const ALL: &[Reason] = &[
     Reason::MissingCredentials,
     Reason::UnsupportedScheme,
     Reason::MalformedCredentials,
@@ -110,6 +110,11 @@ pub const ALL_REASONS: [Reason; 23] = [
 ];
 
 impl Reason {
+    /// Every reason, in the order of the reference table: for exhaustive tables,
+    /// dashboards and tests. A slice, so that a new reason (the enum is
+    /// `#[non_exhaustive]`) does not change its type.
+    pub const ALL: &'static [Reason] = ALL;
+
     /// The stable snake_case code, as logged in `auth.reason`.
     pub fn code(self) -> &'static str {
         match self {
@@ -300,7 +305,7 @@ mod tests {
 
     #[test]
     fn codes_and_statuses_match_the_spec_table() {
-        for (reason, (code, status)) in ALL_REASONS.iter().zip(REASON_TABLE) {
+        for (reason, (code, status)) in Reason::ALL.iter().zip(REASON_TABLE) {
             assert_eq!(reason.code(), code);
             assert_eq!(reason.status().as_u16(), status, "{code}");
         }
@@ -327,7 +332,7 @@ mod tests {
 
     #[test]
     fn bearer_errors_follow_rfc6750() {
-        for reason in ALL_REASONS {
+        for &reason in Reason::ALL {
             let expected = match reason.status().as_u16() {
                 400 => Some(BearerError::InvalidRequest),
                 403 if reason == Reason::InsufficientScope => Some(BearerError::InsufficientScope),
@@ -350,7 +355,7 @@ mod tests {
 
     #[test]
     fn reasons_after_the_signature_follow_the_spec_order() {
-        let after: Vec<&str> = ALL_REASONS
+        let after: Vec<&str> = Reason::ALL
             .iter()
             .filter(|r| r.follows_signature_check())
             .map(|r| r.code())

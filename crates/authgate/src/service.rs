@@ -1,7 +1,7 @@
 //! [`AuthService`]: authenticates each request, then calls the inner service or
 //! answers with the rejection.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -17,6 +17,7 @@ use crate::rejection::Failure;
 
 /// Middleware built by [`AuthLayer`](crate::AuthLayer).
 #[derive(Clone, Debug)]
+#[must_use]
 pub struct AuthService<S> {
     inner: S,
     shared: Arc<Shared>,
@@ -26,7 +27,7 @@ pub struct AuthService<S> {
 /// same realm, challenges and body settings as the [`AuthLayer`](crate::AuthLayer)
 /// that authenticated the request.
 #[derive(Clone, Debug)]
-pub(crate) struct AuthContext(pub(crate) Arc<Shared>);
+pub(crate) struct AuthContext(pub(crate) Weak<Shared>);
 
 impl<S> AuthService<S> {
     pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
@@ -36,6 +37,16 @@ impl<S> AuthService<S> {
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, consuming this one.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 
@@ -80,11 +91,11 @@ where
 pub(crate) fn insert(ext: &mut Extensions, principal: Option<Principal>, shared: &Arc<Shared>) {
     match principal {
         Some(mut principal) => {
-            principal.layer = Some(Arc::clone(shared));
+            principal.layer = Some(Arc::downgrade(shared));
             ext.insert(principal);
         }
         None => {
-            ext.insert(AuthContext(Arc::clone(shared)));
+            ext.insert(AuthContext(Arc::downgrade(shared)));
         }
     }
 }
@@ -93,8 +104,9 @@ pub(crate) fn insert(ext: &mut Extensions, principal: Option<Principal>, shared:
 /// layers and extractors answering in its name.
 pub(crate) fn context(ext: &Extensions) -> Option<Arc<Shared>> {
     ext.get::<Principal>()
-        .and_then(|p| p.layer.clone())
-        .or_else(|| ext.get::<AuthContext>().map(|c| Arc::clone(&c.0)))
+        .and_then(|p| p.layer.as_ref())
+        .or_else(|| ext.get::<AuthContext>().map(|c| &c.0))
+        .and_then(Weak::upgrade)
 }
 
 /// Logs the rejection event and builds the response.

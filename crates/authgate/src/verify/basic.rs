@@ -908,6 +908,7 @@ mod imp {
                     "cannot read {origin}: {e}; check the path (relative paths start at the working directory) and the file's permissions"
                 ),
             )
+            .with_kind(crate::config::ConfigErrorKind::Io)
         })?;
         Ok((stamp, parse_htpasswd(&bytes, &origin)?))
     }

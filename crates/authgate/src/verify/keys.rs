@@ -10,7 +10,12 @@ use jsonwebtoken::jwk::{
 use jsonwebtoken::{DecodingKey, DecodingKeyKind};
 use pkcs1::der::Decode as _;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, ConfigErrorKind};
+
+/// A key that cannot be used, for configuration `key`.
+fn unusable(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::new(key, message).with_kind(ConfigErrorKind::UnusableKey)
+}
 
 /// A JWS signature algorithm authgate verifies (RFC 7518 §3, RFC 8037).
 ///
@@ -271,7 +276,7 @@ impl JwtKey {
         let pem = pem.as_ref();
         let text = String::from_utf8_lossy(pem);
         if text.contains("PRIVATE KEY") {
-            return Err(ConfigError::new(
+            return Err(unusable(
                 "public_key_pem_file",
                 "the PEM holds a private key; configure the public key (e.g. `openssl pkey -in key.pem -pubout`)",
             ));
@@ -283,7 +288,7 @@ impl JwtKey {
         } else if let Ok(k) = DecodingKey::from_ed_pem(pem) {
             (KeyType::Ed25519, k)
         } else {
-            return Err(ConfigError::new(
+            return Err(unusable(
                 "public_key_pem_file",
                 "not a PEM public key of a supported type (RSA, EC P-256/P-384, Ed25519 in SPKI `PUBLIC KEY` form)",
             ));
@@ -292,7 +297,7 @@ impl JwtKey {
             .then(|| ec_curve(&decoding))
             .flatten();
         check_public_key(key_type, curve, &decoding)
-            .map_err(|why| ConfigError::new("public_key_pem_file", why))?;
+            .map_err(|why| unusable("public_key_pem_file", why))?;
         Ok(JwtKey {
             kid: None,
             key_type,
@@ -319,19 +324,19 @@ impl JwtKey {
     pub fn from_jwk_json(json: &str) -> Result<Vec<Self>, ConfigError> {
         const KEY: &str = "jwk_file";
         let value: serde_json::Value = serde_json::from_str(json)
-            .map_err(|_| ConfigError::new(KEY, "not valid JSON; expected a JWK or a JWK Set"))?;
+            .map_err(|_| unusable(KEY, "not valid JSON; expected a JWK or a JWK Set"))?;
         let jwks: Vec<Jwk> = if value.get("keys").is_some() {
             serde_json::from_value::<JwkSet>(value)
-                .map_err(|_| ConfigError::new(KEY, "not a valid JWK Set (RFC 7517 §5)"))?
+                .map_err(|_| unusable(KEY, "not a valid JWK Set (RFC 7517 §5)"))?
                 .keys
         } else {
             vec![
                 serde_json::from_value::<Jwk>(value)
-                    .map_err(|_| ConfigError::new(KEY, "not a valid JWK (RFC 7517 §4)"))?,
+                    .map_err(|_| unusable(KEY, "not a valid JWK (RFC 7517 §4)"))?,
             ]
         };
         if jwks.is_empty() {
-            return Err(ConfigError::new(KEY, "the JWK Set has no keys"));
+            return Err(unusable(KEY, "the JWK Set has no keys"));
         }
         jwks.iter().map(Self::from_jwk).collect()
     }
@@ -344,7 +349,7 @@ impl JwtKey {
             None => msg.to_owned(),
         };
         if matches!(jwk.common.public_key_use, Some(ref u) if *u != PublicKeyUse::Signature) {
-            return Err(ConfigError::new(
+            return Err(unusable(
                 KEY,
                 named(
                     "`use` is not \"sig\"; an encryption key cannot verify signatures (RFC 7517 §4.2)",
@@ -354,7 +359,7 @@ impl JwtKey {
         if let Some(ops) = &jwk.common.key_operations
             && !ops.contains(&KeyOperations::Verify)
         {
-            return Err(ConfigError::new(
+            return Err(unusable(
                 KEY,
                 named("`key_ops` does not include \"verify\" (RFC 7517 §4.3)"),
             ));
@@ -362,7 +367,7 @@ impl JwtKey {
         let alg = match jwk.common.key_algorithm {
             None => None,
             Some(a) => Some(a.to_string().parse::<Algorithm>().map_err(|_| {
-                ConfigError::new(KEY, named("`alg` is not a supported signature algorithm"))
+                unusable(KEY, named("`alg` is not a supported signature algorithm"))
             })?),
         };
         let (key_type, curve, secret_len) = match &jwk.algorithm {
@@ -372,7 +377,7 @@ impl JwtKey {
                     EllipticCurve::P256 => Curve::P256,
                     EllipticCurve::P384 => Curve::P384,
                     _ => {
-                        return Err(ConfigError::new(
+                        return Err(unusable(
                             KEY,
                             named("unsupported EC curve; P-256 and P-384 are supported"),
                         ));
@@ -382,7 +387,7 @@ impl JwtKey {
             }
             AlgorithmParameters::OctetKeyPair(p) => {
                 if p.curve != EllipticCurve::Ed25519 {
-                    return Err(ConfigError::new(
+                    return Err(unusable(
                         KEY,
                         named("unsupported OKP curve; Ed25519 is supported"),
                     ));
@@ -393,7 +398,7 @@ impl JwtKey {
                 (KeyType::Hmac, None, Some(base64_url_len(&p.value)))
             }
             _ => {
-                return Err(ConfigError::new(
+                return Err(unusable(
                     KEY,
                     named("unsupported `kty`; RSA, EC, OKP and oct are supported"),
                 ));
@@ -402,16 +407,14 @@ impl JwtKey {
         if let Some(alg) = alg
             && alg.key_type() != key_type
         {
-            return Err(ConfigError::new(
+            return Err(unusable(
                 KEY,
                 named(&format!("`alg` {alg} does not fit {}", key_type.describe())),
             ));
         }
-        let decoding = DecodingKey::from_jwk(jwk).map_err(|_| {
-            ConfigError::new(KEY, named("the key parameters do not decode (base64url)"))
-        })?;
-        check_public_key(key_type, curve, &decoding)
-            .map_err(|why| ConfigError::new(KEY, named(&why)))?;
+        let decoding = DecodingKey::from_jwk(jwk)
+            .map_err(|_| unusable(KEY, named("the key parameters do not decode (base64url)")))?;
+        check_public_key(key_type, curve, &decoding).map_err(|why| unusable(KEY, named(&why)))?;
         Ok(JwtKey {
             kid,
             key_type,
