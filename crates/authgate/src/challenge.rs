@@ -1,13 +1,16 @@
 //! `WWW-Authenticate` challenges (RFC 9110 §11.6.1, RFC 6750 §3, RFC 7617 §2) and the
 //! rejection response they belong to.
 
+use std::fmt;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 
 use crate::credentials::SchemeLabel;
 use crate::reason::{BearerError, Reason};
-use crate::rejection::{AuthRejection, Failure};
+use crate::rejection::{AuthRejection, Failure, RejectionResponse};
 
 /// Seconds a client should wait before retrying a 503, unless the remote key set's
 /// refetch cooldown says otherwise.
@@ -15,13 +18,24 @@ const DEFAULT_RETRY_AFTER_SECS: u64 = 10;
 
 /// Builds rejection responses; the plain challenges are rendered once, at
 /// construction.
-#[derive(Debug)]
 pub(crate) struct Responder {
     realm: String,
     bearer: Option<HeaderValue>,
     basic: Option<HeaderValue>,
     problem_body: bool,
     retry_after: HeaderValue,
+    /// The application's own rendering of rejections, if any.
+    renderer: Option<Arc<dyn RejectionResponse>>,
+}
+
+impl fmt::Debug for Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Responder")
+            .field("realm", &self.realm)
+            .field("problem_body", &self.problem_body)
+            .field("renderer", &self.renderer.as_ref().map(|_| "<fn>"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Responder {
@@ -38,7 +52,13 @@ impl Responder {
                 .flatten(),
             problem_body,
             retry_after: HeaderValue::from(DEFAULT_RETRY_AFTER_SECS),
+            renderer: None,
         }
+    }
+
+    /// Renders rejections with `renderer`; the protocol headers stay.
+    pub(crate) fn set_renderer(&mut self, renderer: Arc<dyn RejectionResponse>) {
+        self.renderer = Some(renderer);
     }
 
     /// `Retry-After` of 503 answers: when a new fetch of the key set may start.
@@ -86,8 +106,24 @@ impl Responder {
             };
             headers.insert(RETRY_AFTER, retry_after);
         }
-        res.extensions_mut().insert(AuthRejection::from_failure(f));
-        res
+        let rejection = AuthRejection::from_failure(f, status);
+        let Some(renderer) = &self.renderer else {
+            res.extensions_mut().insert(rejection);
+            return res;
+        };
+        let mut custom = renderer.response(&rejection);
+        // The challenges, `no-store` and `Retry-After` are the protocol, not the
+        // envelope: kept unless the renderer set them itself.
+        for name in [WWW_AUTHENTICATE, CACHE_CONTROL, RETRY_AFTER] {
+            if custom.headers().contains_key(&name) {
+                continue;
+            }
+            for value in res.headers().get_all(&name) {
+                custom.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        custom.extensions_mut().insert(rejection);
+        custom.map(B::from)
     }
 
     /// The challenges for a response: on 400/401 one per enabled scheme, the failing

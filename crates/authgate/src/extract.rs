@@ -32,9 +32,37 @@ impl IntoResponse for PrincipalRejection {
     }
 }
 
+impl PrincipalRejection {
+    /// The status of the response (401 or 500).
+    pub fn status(&self) -> http::StatusCode {
+        self.response.status()
+    }
+
+    /// The rejection the response was rendered from.
+    pub fn rejection(&self) -> Option<&crate::AuthRejection> {
+        self.response.extensions().get::<crate::AuthRejection>()
+    }
+
+    /// The precise reason.
+    pub fn reason(&self) -> Reason {
+        self.rejection()
+            .map_or(Reason::InternalError, crate::AuthRejection::reason)
+    }
+
+    /// The sentence a client may see.
+    pub fn body_text(&self) -> String {
+        self.rejection()
+            .map(|r| r.body_text().to_owned())
+            .unwrap_or_default()
+    }
+}
+
 impl std::fmt::Display for PrincipalRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "no usable principal ({})", self.response.status())
+        match self.rejection() {
+            Some(r) => std::fmt::Display::fmt(r, f),
+            None => write!(f, "no usable principal ({})", self.response.status()),
+        }
     }
 }
 

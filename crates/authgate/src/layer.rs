@@ -38,6 +38,30 @@ impl AuthLayer {
         }
     }
 
+    /// Renders every rejection with `renderer`: the responses of this layer, of
+    /// the route layers behind it ([`RequireScopes`](crate::RequireScopes),
+    /// [`RequirePolicy`](crate::RequirePolicy)) and of the axum extractors.
+    ///
+    /// The renderer decides the status, headers and body; the
+    /// `WWW-Authenticate` challenges, `Cache-Control: no-store` and
+    /// `Retry-After` are added unless it sets them itself. See
+    /// [`RejectionResponse`](crate::RejectionResponse) for an example.
+    ///
+    /// Call it before cloning the layer: a clone shares its state (caches, the
+    /// remote key set) with the original, so on a layer that has been cloned this
+    /// gives the new copy a fresh state of its own.
+    pub fn with_rejection_response(mut self, renderer: impl crate::RejectionResponse) -> Self {
+        let renderer: Arc<dyn crate::RejectionResponse> = Arc::new(renderer);
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.responder.set_renderer(renderer);
+        } else {
+            let mut shared = Shared::new(self.shared.cfg.clone(), self.shared.optional);
+            shared.responder.set_renderer(renderer);
+            self.shared = Arc::new(shared);
+        }
+        self
+    }
+
     /// What this layer would answer for a request with these parts, and why,
     /// without an inner service: the same code path as a real request (events
     /// included). For offline tools such as `authgate explain`.

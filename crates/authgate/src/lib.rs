@@ -45,7 +45,7 @@ pub use config::{
 pub use layer::AuthLayer;
 pub use principal::{Principal, Scheme};
 pub use reason::Reason;
-pub use rejection::AuthRejection;
+pub use rejection::{AuthRejection, RejectionResponse};
 pub use service::AuthService;
 pub use summary::ConfigSummary;
 pub use verify::basic::BasicConfig;

@@ -1,6 +1,9 @@
 //! A rejection: the reason plus everything the event and the response need.
 
 use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
 
 use crate::credentials::SchemeLabel;
 use crate::reason::Reason;
@@ -68,42 +71,153 @@ impl Failure {
     /// from a wrong password.
     pub(crate) fn public_detail(&self) -> &str {
         match self.reason {
-            Reason::UnknownUser | Reason::WrongPassword => "the user-id or password is not valid",
+            Reason::UnknownUser | Reason::WrongPassword => PUBLIC_BASIC_DETAIL,
             _ => &self.detail,
         }
     }
 }
 
-/// Why authgate refused a request. Rejection responses carry it in their
-/// extensions, so outer layers (metrics, custom renderers) can read it.
+/// Why authgate refused a request.
+///
+/// Rejection responses carry it in their extensions, so outer layers (metrics,
+/// logging) can read it, and a [`RejectionResponse`] renders the response from
+/// it. It has the accessors of axum's rejections: [`status`](Self::status),
+/// [`body_text`](Self::body_text), `Display` (the body text) and `Error`.
+///
+/// Two views of the cause: [`reason`](Self::reason) and [`detail`](Self::detail)
+/// are precise, for the server's own use (they tell an unknown user-id from a
+/// wrong password); [`public_reason`](Self::public_reason) and
+/// [`body_text`](Self::body_text) are what a client may be shown. A renderer
+/// should put only the public ones in a response.
 #[derive(Debug, Clone)]
 pub struct AuthRejection {
     reason: Reason,
+    status: http::StatusCode,
     detail: Cow<'static, str>,
+    body_text: Cow<'static, str>,
     hint: Option<Cow<'static, str>>,
 }
 
 impl AuthRejection {
-    pub(crate) fn from_failure(f: &Failure) -> Self {
+    pub(crate) fn from_failure(f: &Failure, status: http::StatusCode) -> Self {
+        let body_text = match f.reason {
+            Reason::UnknownUser | Reason::WrongPassword => Cow::Borrowed(PUBLIC_BASIC_DETAIL),
+            _ => Cow::Owned(
+                crate::event::cap_to(f.public_detail(), crate::challenge::MAX_DETAIL_CHARS)
+                    .into_owned(),
+            ),
+        };
         AuthRejection {
             reason: f.reason,
+            status,
             detail: f.detail.clone(),
+            body_text,
             hint: f.hint.clone(),
         }
     }
 
-    /// The precise reason (including `unknown_user` vs `wrong_password`).
+    /// The status of the response: 400, 401, 403, 500 or 503.
+    pub fn status(&self) -> http::StatusCode {
+        self.status
+    }
+
+    /// The precise reason (including `unknown_user` vs `wrong_password`); for the
+    /// server's logs and metrics, not for the client.
     pub fn reason(&self) -> Reason {
         self.reason
     }
 
-    /// The secret-free detail sentence of the event.
+    /// The reason code a client may see: [`Reason::public_code`], which says
+    /// `invalid_credentials` for both an unknown user-id and a wrong password.
+    pub fn public_reason(&self) -> &'static str {
+        self.reason.public_code()
+    }
+
+    /// The sentence a client may see (the problem body's `detail`): secret-free,
+    /// the same for an unknown user-id and a wrong password, at most 1024
+    /// characters.
+    pub fn body_text(&self) -> &str {
+        &self.body_text
+    }
+
+    /// The secret-free detail sentence of the event (server side: it may tell
+    /// an unknown user-id from a wrong password).
     pub fn detail(&self) -> &str {
         &self.detail
     }
 
-    /// The hint of the event, when the cause was guessable.
+    /// The hint of the event, when the cause was guessable (server side).
     pub fn hint(&self) -> Option<&str> {
         self.hint.as_deref()
+    }
+}
+
+/// What the client sees for both `unknown_user` and `wrong_password`.
+const PUBLIC_BASIC_DETAIL: &str = "the user-id or password is not valid";
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.body_text)
+    }
+}
+
+impl std::error::Error for AuthRejection {}
+
+/// Renders the response of a rejection in an application's own error envelope;
+/// set with [`AuthLayer::with_rejection_response`](crate::AuthLayer::with_rejection_response).
+///
+/// Closures `Fn(&AuthRejection) -> Response<B>` implement it, for any body `B`
+/// that converts into [`Bytes`] (`String`, `Vec<u8>`, `&'static str`, `Bytes`).
+/// Use [`AuthRejection::status`] as the status, and only
+/// [`public_reason`](AuthRejection::public_reason) and
+/// [`body_text`](AuthRejection::body_text) in the body.
+///
+/// The protocol stays: the `WWW-Authenticate` challenges (RFC 9110 §11.6.1),
+/// `Cache-Control: no-store` and `Retry-After` of the default response are added
+/// to the rendered one, unless the renderer sets a header of that name itself.
+/// The [`AuthRejection`] is put in the response's extensions as usual.
+///
+/// ```
+/// use authgate::{Algorithm, AuthConfig, AuthLayer, AuthRejection, JwtConfig, JwtKey};
+/// use http::{Request, Response, header};
+/// use tower::{Service, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let cfg = AuthConfig::builder()
+///     .jwt(JwtConfig::new([Algorithm::HS256]).key(JwtKey::hmac([7u8; 32])))
+///     .build()?;
+/// let layer = AuthLayer::new(cfg).with_rejection_response(|r: &AuthRejection| {
+///     let body = format!(r#"{{"error":{{"code":"{}"}}}}"#, r.public_reason());
+///     Response::builder()
+///         .status(r.status())
+///         .header(header::CONTENT_TYPE, "application/json")
+///         .body(body)
+///         .unwrap()
+/// });
+/// let mut svc = tower::Layer::layer(&layer, tower::service_fn(|_: Request<()>| async {
+///     Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
+/// }));
+///
+/// let res = svc.ready().await?.call(Request::new(())).await?;
+/// assert_eq!(res.status(), 401);
+/// // The challenge is still there; the body is the application's.
+/// assert_eq!(res.headers()[header::WWW_AUTHENTICATE], r#"Bearer realm="api""#);
+/// assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+/// # Ok(())
+/// # }
+/// ```
+pub trait RejectionResponse: Send + Sync + 'static {
+    /// The response for `rejection`.
+    fn response(&self, rejection: &AuthRejection) -> http::Response<Bytes>;
+}
+
+impl<F, B> RejectionResponse for F
+where
+    F: Fn(&AuthRejection) -> http::Response<B> + Send + Sync + 'static,
+    B: Into<Bytes>,
+{
+    fn response(&self, rejection: &AuthRejection) -> http::Response<Bytes> {
+        self(rejection).map(Into::into)
     }
 }
