@@ -874,7 +874,10 @@ pub fn check_events(case: &Case, events: &[Value]) -> Vec<String> {
     let (outcome, message, level) = match case.want_status {
         403 => ("forbidden", "access forbidden", "INFO"),
         500..=599 => ("unavailable", "authentication unavailable", "WARN"),
-        _ if reason == "missing_credentials" => {
+        // A plain missing header is DEBUG; with a hint (proxy, empty header,
+        // query token, misplaced credential) it is INFO.
+        _ if reason == "missing_credentials" && f.get("auth.hint").is_none() => {
+            ensure!(case.want_hint.is_none(), "a hint was expected: {f}");
             ("unauthenticated", "authentication failed", "DEBUG")
         }
         _ => ("unauthenticated", "authentication failed", "INFO"),

@@ -151,7 +151,12 @@ pub(crate) fn rejection(f: &Failure, status: u16, method: &Method, path: &str) {
     let level = match status {
         500..=599 => tracing::Level::WARN,
         403 => tracing::Level::INFO,
-        _ if reason == crate::Reason::MissingCredentials => tracing::Level::DEBUG,
+        // No header and nothing suspicious: crawlers and health checks make most
+        // of these. With a hint (a proxy header, an empty Authorization, a query
+        // token, a misplaced credential) it is the 401 people debug: INFO.
+        _ if reason == crate::Reason::MissingCredentials && f.hint.is_none() => {
+            tracing::Level::DEBUG
+        }
         _ => tracing::Level::INFO,
     };
     let wanted = match level {
