@@ -16,7 +16,7 @@ use http::header::{
 use http::{HeaderMap, Method, Uri};
 
 use crate::challenge::Responder;
-use crate::config::{AuthConfig, CorsPreflight};
+use crate::config::{AsyncRevocationCheck, AuthConfig, CorsPreflight};
 use crate::credentials::{self, Credentials, Missing, Parsed, SchemeLabel};
 use crate::event::{fingerprint_of_bytes, token_fingerprint};
 use crate::principal::Principal;
@@ -142,21 +142,28 @@ impl Shared {
             return Decision::Pass(None);
         }
         let result = match credentials::parse_unchecked(headers, uri) {
-            Parsed::Bearer(token) if self.bearer_enabled() => match self.bearer(token, true) {
-                JwtStep::Done(result) => result.map(Some),
-                JwtStep::AwaitKeys(remote, why) => {
-                    let shared = Arc::clone(self);
-                    let token = token.to_vec();
-                    return Decision::Pending(Box::pin(async move {
-                        remote.wait(why).await;
-                        match shared.bearer(&token, false) {
-                            JwtStep::Done(result) => result,
-                            // Unreachable with `may_wait == false`; fail closed.
-                            JwtStep::AwaitKeys(..) => Err(shared.keys_unavailable(&token)),
-                        }
-                    }));
-                }
-            },
+            Parsed::Bearer(token) if self.bearer_enabled() => {
+                let decision = match self.bearer(token, true) {
+                    JwtStep::Done(Ok(principal)) => Decision::Pass(Some(principal)),
+                    JwtStep::Done(Err(f)) => Decision::Reject(Box::new(f)),
+                    JwtStep::AwaitKeys(remote, why) => {
+                        let shared = Arc::clone(self);
+                        let token = token.to_vec();
+                        Decision::Pending(Box::pin(async move {
+                            remote.wait(why).await;
+                            match shared.bearer(&token, false) {
+                                JwtStep::Done(result) => result,
+                                // Unreachable with `may_wait == false`; fail closed.
+                                JwtStep::AwaitKeys(..) => Err(shared.keys_unavailable(&token)),
+                            }
+                        }))
+                    }
+                };
+                return match &self.cfg.revocation_async {
+                    Some(check) => self.then_revocation(check, token, decision),
+                    None => decision,
+                };
+            }
             parsed => match parsed.checked() {
                 Credentials::Basic(creds) => {
                     let Some(basic) = &self.basic else {
@@ -176,6 +183,50 @@ impl Shared {
             Ok(p) => Decision::Pass(p),
             Err(f) => Decision::Reject(Box::new(f)),
         }
+    }
+
+    /// After a Bearer principal is accepted, the application's asynchronous
+    /// revocation check (the last check, as the synchronous one is).
+    fn then_revocation(
+        self: &Arc<Self>,
+        check: &AsyncRevocationCheck,
+        token: &[u8],
+        decision: Decision,
+    ) -> Decision {
+        let pending: Pending = match decision {
+            Decision::Pass(Some(principal)) => Box::pin(std::future::ready(Ok(principal))),
+            Decision::Pending(pending) => pending,
+            rejected_or_anonymous => return rejected_or_anonymous,
+        };
+        let check = Arc::clone(check);
+        // The header parsed as a Bearer token, so it is visible ASCII.
+        let token = String::from_utf8_lossy(token).into_owned();
+        Decision::Pending(Box::pin(async move {
+            let principal = pending.await?;
+            let id = match principal.claims() {
+                Some(claims) => claims
+                    .get("jti")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned),
+                // An API key: its configured id.
+                None if !principal.is_jwt() => principal.subject().map(str::to_owned),
+                None => None,
+            };
+            let Some(id) = id else {
+                return Ok(principal);
+            };
+            if !check(&id).await {
+                return Ok(principal);
+            }
+            let detail = if principal.is_jwt() {
+                "the token's id (jti) is revoked"
+            } else {
+                "the API key is revoked"
+            };
+            let mut f = Failure::new(Reason::TokenRevoked, SchemeLabel::Bearer, detail);
+            crate::authorize::bearer_fields(&mut f, &principal, Some(&token));
+            Err(f)
+        }))
     }
 
     fn authenticate(

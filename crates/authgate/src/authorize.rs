@@ -71,6 +71,52 @@ pub trait Policy: Send + Sync + 'static {
     fn check(&self, request: &AccessRequest<'_>) -> Result<(), Denial>;
 }
 
+/// The future of an [`AsyncPolicy`] check.
+pub type PolicyFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Denial>> + Send + 'static>>;
+
+/// An authorization decision that has to wait (a database or a policy service),
+/// without blocking the executor. The future must own what it uses: copy what it
+/// needs out of the [`AccessRequest`] before it starts.
+pub trait AsyncPolicy: Send + Sync + 'static {
+    /// Resolves to `Ok(())` to let the request through, or a [`Denial`] (403).
+    fn check(&self, request: &AccessRequest<'_>) -> PolicyFuture;
+}
+
+/// Marks a policy as asynchronous for [`AuthorizeLayer`]; built by
+/// [`RequirePolicy::new_async`] and [`RequirePolicy::from_async_policy`].
+#[derive(Debug, Clone)]
+pub struct Async<P>(P);
+
+/// An asynchronous policy from a closure whose future resolves to `true` to allow.
+#[derive(Clone)]
+pub struct AsyncFnPolicy<F>(F);
+
+impl<F> fmt::Debug for AsyncFnPolicy<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AsyncFnPolicy(<fn>)")
+    }
+}
+
+impl<F, Fut> AsyncPolicy for AsyncFnPolicy<F>
+where
+    F: Fn(&AccessRequest<'_>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    fn check(&self, request: &AccessRequest<'_>) -> PolicyFuture {
+        let allowed = (self.0)(request);
+        Box::pin(async move {
+            if allowed.await {
+                Ok(())
+            } else {
+                Err(Denial::AccessDenied(
+                    "the access policy refused this request".to_owned(),
+                ))
+            }
+        })
+    }
+}
+
 /// Requires scopes: all of them, or any one.
 #[derive(Debug, Clone)]
 pub struct Scopes {
@@ -182,6 +228,34 @@ impl RequirePolicy {
     pub fn from_policy<P: Policy>(policy: P) -> AuthorizeLayer<P> {
         AuthorizeLayer::new(policy)
     }
+
+    /// An asynchronous policy closure: its future resolves to `true` to allow,
+    /// `false` to answer 403 `access_denied`. The request waits for it without
+    /// blocking the executor. The future must own what it uses.
+    ///
+    /// ```
+    /// use authgate::RequirePolicy;
+    /// let members = RequirePolicy::new_async(|req| {
+    ///     let user = req.principal().subject().map(str::to_owned);
+    ///     async move {
+    ///         // e.g. `SELECT 1 FROM members WHERE user_id = $1`
+    ///         user.as_deref() == Some("alice")
+    ///     }
+    /// });
+    /// # let _ = members;
+    /// ```
+    pub fn new_async<F, Fut>(f: F) -> AuthorizeLayer<Async<AsyncFnPolicy<F>>>
+    where
+        F: Fn(&AccessRequest<'_>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = bool> + Send + 'static,
+    {
+        AuthorizeLayer::new(Async(AsyncFnPolicy(f)))
+    }
+
+    /// Any [`AsyncPolicy`] implementation.
+    pub fn from_async_policy<P: AsyncPolicy>(policy: P) -> AuthorizeLayer<Async<P>> {
+        AuthorizeLayer::new(Async(policy))
+    }
 }
 
 /// Layer that applies a [`Policy`] to authenticated requests.
@@ -267,6 +341,60 @@ impl<S: fmt::Debug, P: fmt::Debug> fmt::Debug for Authorize<S, P> {
     }
 }
 
+/// What a route layer does before its policy: find the `AuthLayer` that
+/// authenticated the request and its principal.
+#[allow(clippy::large_enum_variant)] // built once per request and matched at once; `Check` is the common case
+enum Precheck<'a> {
+    /// Answer at once (no `AuthLayer` in front, no principal).
+    Respond(Option<Failure>, Option<Arc<crate::authenticate::Shared>>),
+    /// Let through without a policy check (a CORS preflight).
+    Pass,
+    /// Check the policy for this principal.
+    Check(Arc<crate::authenticate::Shared>, &'a Principal),
+}
+
+fn precheck<B>(req: &Request<B>) -> Precheck<'_> {
+    let Some(shared) = context(req.extensions()) else {
+        return Precheck::Respond(
+            Some(Failure::new(
+                Reason::InternalError,
+                SchemeLabel::None,
+                "an authorization layer ran without an AuthLayer before it; add .layer(AuthLayer::new(cfg)) outside it",
+            )),
+            None,
+        );
+    };
+    match req.extensions().get::<Principal>() {
+        None if shared.is_preflight_pass(req.method(), req.uri(), req.headers()) => Precheck::Pass,
+        None => Precheck::Respond(
+            Some(Failure::new(
+                Reason::MissingCredentials,
+                SchemeLabel::None,
+                "this route requires authentication and the request has no credentials",
+            )),
+            Some(shared),
+        ),
+        Some(principal) => Precheck::Check(shared, principal),
+    }
+}
+
+/// Logs and answers a route layer's rejection.
+fn refuse<S, B>(
+    f: &Failure,
+    shared: Option<&crate::authenticate::Shared>,
+    req: &Request<B>,
+) -> ResponseFuture<S, B>
+where
+    S: Service<Request<B>>,
+{
+    let status = Responder::status(f);
+    crate::event::rejection(f, status.as_u16(), req.method(), req.uri().path());
+    ResponseFuture::rejected(match shared {
+        Some(shared) => shared.responder.respond(f),
+        None => Responder::new("api", false, false, true).respond(f),
+    })
+}
+
 impl<S, P, ReqBody, ResBody> Service<Request<ReqBody>> for Authorize<S, P>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -281,47 +409,76 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let Some(shared) = context(req.extensions()) else {
-            let f = Failure::new(
-                Reason::InternalError,
-                SchemeLabel::None,
-                "an authorization layer ran without an AuthLayer before it; add .layer(AuthLayer::new(cfg)) outside it",
-            );
-            crate::event::rejection(&f, 500, req.method(), req.uri().path());
-            return ResponseFuture::rejected(Responder::new("api", false, false, true).respond(&f));
-        };
-        let failure = match req.extensions().get::<Principal>() {
-            None if shared.is_preflight_pass(req.method(), req.uri(), req.headers()) => None,
-            None => Some(Failure::new(
-                Reason::MissingCredentials,
-                SchemeLabel::None,
-                "this route requires authentication and the request has no credentials",
-            )),
-            Some(principal) => {
+        let (failure, shared) = match precheck(&req) {
+            Precheck::Respond(failure, shared) => (failure, shared),
+            Precheck::Pass => (None, None),
+            Precheck::Check(shared, principal) => {
                 let access = AccessRequest {
                     principal,
                     method: req.method(),
                     uri: req.uri(),
                     headers: req.headers(),
                 };
-                self.policy
+                let failure = self
+                    .policy
                     .check(&access)
                     .err()
-                    .map(|denial| denied(principal, denial, req.headers()))
+                    .map(|denial| denied(principal, denial, bearer_token(req.headers())));
+                (failure, Some(shared))
             }
         };
         match failure {
             None => ResponseFuture::inner(self.inner.call(req)),
-            Some(f) => {
-                let status = Responder::status(&f);
-                crate::event::rejection(&f, status.as_u16(), req.method(), req.uri().path());
-                ResponseFuture::rejected(shared.responder.respond(&f))
-            }
+            Some(f) => refuse(&f, shared.as_deref(), &req),
         }
     }
 }
 
-fn denied(principal: &Principal, denial: Denial, headers: &HeaderMap) -> Failure {
+impl<S, P, ReqBody, ResBody> Service<Request<ReqBody>> for Authorize<S, Async<P>>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    P: AsyncPolicy,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let (shared, principal) = match precheck(&req) {
+            Precheck::Respond(Some(f), shared) => return refuse(&f, shared.as_deref(), &req),
+            Precheck::Respond(None, _) | Precheck::Pass => {
+                return ResponseFuture::inner(self.inner.call(req));
+            }
+            Precheck::Check(shared, principal) => (shared, principal),
+        };
+        let access = AccessRequest {
+            principal,
+            method: req.method(),
+            uri: req.uri(),
+            headers: req.headers(),
+        };
+        let check = self.policy.0.check(&access);
+        let principal = principal.clone();
+        let token = bearer_token(req.headers()).map(str::to_owned);
+        let verification: crate::authenticate::Pending = Box::pin(async move {
+            match check.await {
+                Ok(()) => Ok(principal),
+                Err(denial) => Err(denied(&principal, denial, token.as_deref())),
+            }
+        });
+        // As in `AuthService`: the instance driven to readiness goes into the
+        // future, a fresh clone stays.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::verifying(verification, inner, req, shared)
+    }
+}
+
+fn denied(principal: &Principal, denial: Denial, token: Option<&str>) -> Failure {
     let scheme = match principal.scheme() {
         Scheme::Basic => SchemeLabel::Basic,
         Scheme::Bearer => SchemeLabel::Bearer,
@@ -348,18 +505,28 @@ fn denied(principal: &Principal, denial: Denial, headers: &HeaderMap) -> Failure
         f.user = principal.subject().map(str::to_owned);
         return f;
     }
-    // The same correlation fields as a 401: the token's fingerprint, its JOSE
-    // header's alg and kid, and the verified claims (the signature verified,
-    // or there is no principal). Read again from the request here, on the 403
-    // path, so that an accepted request carries nothing extra.
-    if let Some(token) = headers
+    bearer_fields(&mut f, principal, token);
+    f
+}
+
+/// The request's Bearer token, read again on the 403 path (the same correlation
+/// fields as a 401: fingerprint, JOSE `alg` and `kid`), so that an accepted
+/// request carries nothing extra.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(http::header::AUTHORIZATION)
         .map(crate::credentials::parse_value)
         .and_then(|c| match c {
             crate::credentials::Credentials::Bearer(t) => Some(t),
             _ => None,
         })
-    {
+}
+
+/// The event fields of a rejection of an authenticated Bearer principal: the
+/// token's fingerprint and JOSE `alg` / `kid`, the verified claims, or the API
+/// key's id.
+pub(crate) fn bearer_fields(f: &mut Failure, principal: &Principal, token: Option<&str>) {
+    if let Some(token) = token {
         f.token_fp = Some(crate::event::token_fingerprint(token));
         if principal.is_jwt() {
             (f.jwt_alg, f.jwt_kid) = jose_alg_and_kid(token);
@@ -390,7 +557,6 @@ fn denied(principal: &Principal, denial: Denial, headers: &HeaderMap) -> Failure
             _ => None,
         };
     }
-    f
 }
 
 /// The next step for a caller without a required scope: where its scopes come

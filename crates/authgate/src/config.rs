@@ -123,6 +123,11 @@ pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// key's id), return `true` when it is revoked.
 pub(crate) type RevocationCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
+/// The asynchronous form of [`RevocationCheck`], for lookups that do I/O.
+pub(crate) type AsyncRevocationCheck = Arc<
+    dyn Fn(&str) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync,
+>;
+
 /// Remote key set settings (`jwks_url` / `oidc_issuer` and their tuning keys). Set through [`JwtConfig`]'s `jwks_*` methods; needs the `jwks` feature.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct RemoteKeysConfig {
@@ -336,6 +341,7 @@ pub struct AuthConfig {
     pub(crate) basic: Option<BasicConfig>,
     pub(crate) clock: Clock,
     pub(crate) revocation: Option<RevocationCheck>,
+    pub(crate) revocation_async: Option<AsyncRevocationCheck>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -351,6 +357,10 @@ impl fmt::Debug for AuthConfig {
             .field("basic", &self.basic)
             .field("clock", &"<fn>")
             .field("revocation", &self.revocation.as_ref().map(|_| "<fn>"))
+            .field(
+                "revocation_async",
+                &self.revocation_async.as_ref().map(|_| "<fn>"),
+            )
             .finish()
     }
 }
@@ -409,6 +419,7 @@ pub struct AuthConfigBuilder {
     basic: Option<BasicConfig>,
     clock: Clock,
     revocation: Option<RevocationCheck>,
+    revocation_async: Option<AsyncRevocationCheck>,
 }
 
 impl fmt::Debug for AuthConfigBuilder {
@@ -433,6 +444,7 @@ impl Default for AuthConfigBuilder {
             basic: None,
             clock: Arc::new(SystemTime::now),
             revocation: None,
+            revocation_async: None,
         }
     }
 }
@@ -499,6 +511,38 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// An asynchronous revocation check, for a lookup that does I/O (a database,
+    /// a cache server): called like [`revocation`](Self::revocation), with the
+    /// `jti` of every otherwise valid token that has one and the `id` of every
+    /// matching API key; its future resolving to `true` rejects the request as
+    /// `token_revoked`. The request waits for it without blocking the executor.
+    /// A synchronous check, if also set, runs first.
+    ///
+    /// The future must own what it uses: copy the id out of the `&str`.
+    ///
+    /// ```
+    /// # use authgate::{Algorithm, AuthConfig, JwtConfig, JwtKey};
+    /// let cfg = AuthConfig::builder()
+    ///     .jwt(JwtConfig::new([Algorithm::HS256]).key(JwtKey::hmac([7u8; 32])))
+    ///     .revocation_async(|jti: &str| {
+    ///         let jti = jti.to_owned();
+    ///         async move {
+    ///             // e.g. `SELECT 1 FROM revoked WHERE jti = $1`
+    ///             jti == "stolen-1"
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), authgate::ConfigError>(())
+    /// ```
+    pub fn revocation_async<F, Fut>(mut self, check: F) -> Self
+    where
+        F: Fn(&str) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = bool> + Send + 'static,
+    {
+        self.revocation_async = Some(Arc::new(move |id: &str| Box::pin(check(id))));
+        self
+    }
+
     /// Validates and builds the configuration.
     ///
     /// # Errors
@@ -562,6 +606,7 @@ impl AuthConfigBuilder {
             basic: self.basic,
             clock: self.clock,
             revocation: self.revocation,
+            revocation_async: self.revocation_async,
         })
     }
 }

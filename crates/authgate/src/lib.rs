@@ -38,7 +38,9 @@ pub mod extract;
 #[cfg(feature = "toml")]
 mod config_file;
 
-pub use authorize::{AccessRequest, Denial, Policy, RequirePolicy, RequireScopes};
+pub use authorize::{
+    AccessRequest, AsyncPolicy, Denial, Policy, PolicyFuture, RequirePolicy, RequireScopes,
+};
 pub use config::{
     AuthConfig, AuthConfigBuilder, ConfigError, ConfigErrorKind, CorsPreflight, JwtConfig,
 };
