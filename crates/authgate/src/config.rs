@@ -38,7 +38,8 @@ impl ConfigError {
         }
     }
 
-    /// The configuration key at fault, as SPEC §4 spells it (e.g. `bearer.jwt.algorithms`).
+    /// The configuration key at fault, spelled as in the TOML file (e.g.
+    /// `bearer.jwt.algorithms`).
     pub fn key(&self) -> &str {
         &self.key
     }
@@ -81,8 +82,8 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// key's id), return `true` when it is revoked.
 pub type RevocationCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
-/// Remote key set settings (`jwks_url` / `oidc_issuer` and their tuning keys,
-/// SPEC §4). Set through [`JwtConfig`]'s `jwks_*` methods; needs the `jwks` feature.
+/// Remote key set settings (`jwks_url` / `oidc_issuer` and their tuning keys).
+/// Set through [`JwtConfig`]'s `jwks_*` methods; needs the `jwks` feature.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RemoteKeysConfig {
     pub(crate) jwks_url: Option<String>,
@@ -315,7 +316,8 @@ impl fmt::Debug for AuthConfig {
 }
 
 impl AuthConfig {
-    /// A builder with the defaults of SPEC §4.
+    /// A builder with the documented defaults (realm `api`, leeway 30 s, preflights
+    /// allowed, problem bodies on, tokens up to 16 384 bytes).
     pub fn builder() -> AuthConfigBuilder {
         AuthConfigBuilder::default()
     }
