@@ -1,4 +1,5 @@
-//! The example server of SPEC §5, driven by outside tools and tests:
+//! The example server (flags and routes: docs/reference.md), driven by outside
+//! tools and tests:
 //!
 //! ```text
 //! cargo run --release --example server -- --config FILE --listen ADDR \

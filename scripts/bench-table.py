@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Criterion medians as Markdown tables, one row per `<ALG>/<path>`, one column
-per stack (benchmark names are `<ALG>/<path>/<stack>`, issue 6).
+per stack (benchmark names are `<ALG>/<path>/<stack>`).
 
     scripts/bench-table.py [CRITERION_DIR]    # default target/criterion
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per request (callgrind's Ir) for each `<ALG>/<path>/<stack>` of the
 # allocs bench: deterministic where wall-clock medians on a shared 2-core machine
-# are not, so it is the number to compare stacks with (issue 6). Counts only
+# are not, so it is the number to compare stacks with. Counts only
 # inside the bench's measured loop (request construction included, as in every
 # stack), after a warm-up.
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end load over loopback (issue 6): wrk against the `load_target` example
+# End-to-end load over loopback: wrk against the `load_target` example
 # (one tokio worker), same run for every route, so the ratios are comparable:
 #
 #   /noauth                       no auth layer (baseline; loaded with no header,

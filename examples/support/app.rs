@@ -1,4 +1,5 @@
-//! The demo application shared by the examples: the routes of SPEC §5.
+//! The demo application shared by the examples: `/healthz` (open), `/api/whoami`
+//! and `/api/admin` (scope `admin`), as docs/reference.md lists them.
 
 use authgate::{AuthConfig, AuthLayer, CorsPreflight, Principal, RequireScopes};
 use axum::{Json, Router, routing::get};

@@ -173,7 +173,8 @@ fn authorization_value(input: &str, basic: bool) -> Result<String, Fail> {
 // Claim checks
 // ---------------------------------------------------------------------------
 
-/// The claims the layer checks after the signature, in its order (SPEC §2).
+/// The claims the layer checks after the signature, in the layer's order
+/// (docs/reference.md, "Order of checks").
 const CHECKED: [(&str, Reason); 5] = [
     ("exp", Reason::TokenExpired),
     ("nbf", Reason::TokenNotYetValid),

@@ -1,4 +1,4 @@
-//! Heap allocations per request through each stack of issue 6, counted by a
+//! Heap allocations per request through each benchmarked stack, counted by a
 //! global allocator wrapper (`stats_alloc`; the workspace forbids `unsafe_code`,
 //! and a `GlobalAlloc` impl needs it, so the wrapper comes from that crate).
 //!
@@ -132,7 +132,7 @@ fn main() {
             }
         }
     }
-    // Not issue 6's stacks: they split the layer's own allocations from axum's
+    // Not among the compared stacks: they split the layer's own allocations from axum's
     // per-route layering (see support::baseline_layered, support::authgate_outer).
     let extras = [
         "HS256/valid/baseline-layered",

@@ -1,4 +1,4 @@
-//! Basic authentication (issue 6): a request whose credentials the verified-
+//! Basic authentication: a request whose credentials the verified-
 //! credentials cache answers, against one that pays the password hash, for the
 //! fixture user `alice` (bcrypt `$2y$`, cost 10, `tests/fixtures/users.htpasswd`).
 //!

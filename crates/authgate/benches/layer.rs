@@ -1,4 +1,4 @@
-//! In-process cost of one request through each stack of issue 6: `poll_ready` +
+//! In-process cost of one request through each benchmarked stack: `poll_ready` +
 //! `call` + dropping the response, on a current-thread tokio runtime.
 //!
 //! Benchmarks are named `<ALG>/<path>/<stack>` (e.g. `HS256/valid/authgate`):

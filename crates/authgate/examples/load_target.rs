@@ -1,4 +1,4 @@
-//! The server that `scripts/load.sh` loads over loopback (issue 6): one tokio
+//! The server that `scripts/load.sh` loads over loopback: one tokio
 //! worker thread, three routes that differ only in authentication:
 //!
 //! - `GET /noauth` — no auth layer (the baseline);

@@ -582,8 +582,8 @@ mod tests {
         }
     }
 
-    /// Issue 6: the bound holds through the layer's own path under a flood of
-    /// distinct, valid, real JWTs; every one of them still authenticates, and
+    /// The token cache's bound holds through the layer's own path under a flood
+    /// of distinct, valid, real JWTs; every one of them still authenticates, and
     /// the newest are served from the cache.
     #[test]
     fn the_token_cache_bound_holds_under_a_flood_of_distinct_valid_tokens() {

@@ -79,7 +79,7 @@ impl ConfigError {
         self.kind
     }
 
-    /// The configuration key at fault, as the TOML file spells it (e.g.
+    /// The configuration key at fault, spelled as in the TOML file (e.g.
     /// `bearer.jwt.algorithms`).
     pub fn key(&self) -> &str {
         &self.key
@@ -128,7 +128,8 @@ pub(crate) type AsyncRevocationCheck = Arc<
     dyn Fn(&str) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync,
 >;
 
-/// Remote key set settings (`jwks_url` / `oidc_issuer` and their tuning keys). Set through [`JwtConfig`]'s `jwks_*` methods; needs the `jwks` feature.
+/// Remote key set settings (`jwks_url` / `oidc_issuer` and their tuning keys).
+/// Set through [`JwtConfig`]'s `jwks_*` methods; needs the `jwks` feature.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct RemoteKeysConfig {
     pub(crate) jwks_url: Option<String>,
@@ -366,7 +367,8 @@ impl fmt::Debug for AuthConfig {
 }
 
 impl AuthConfig {
-    /// A builder with the defaults of SPEC §4.
+    /// A builder with the documented defaults (realm `api`, leeway 30 s, preflights
+    /// allowed, problem bodies on, tokens up to 16 384 bytes).
     pub fn builder() -> AuthConfigBuilder {
         AuthConfigBuilder::default()
     }

@@ -1,8 +1,8 @@
-//! Loading [`AuthConfig`] from TOML (SPEC §4), behind the `toml` feature.
+//! Loading [`AuthConfig`] from TOML, behind the `toml` feature.
 //!
-//! The file is deserialized into private serde structs that mirror SPEC §4 key
-//! for key (`deny_unknown_fields` on every table, so a typo is an error naming
-//! the key), then turned into builder calls, so every check of
+//! The file is deserialized into private serde structs that mirror the file
+//! format key for key (`deny_unknown_fields` on every table, so a typo is an
+//! error naming the key), then turned into builder calls, so every check of
 //! [`AuthConfigBuilder::build`](crate::AuthConfigBuilder::build) applies.
 //!
 //! Secrets are never inline: an HMAC secret comes from the environment variable
@@ -25,9 +25,10 @@ use crate::verify::basic::BasicConfig;
 use crate::verify::keys::{ALL_ALGORITHMS, Algorithm, JwtKey};
 
 impl AuthConfig {
-    /// Loads the configuration from a TOML file (SPEC §4). Relative paths in the
-    /// file (`public_key_pem_file`, `jwk_file`, `htpasswd_file`) are resolved
-    /// against the file's directory; `secret_env` is read from the process
+    /// Loads the configuration from a TOML file (every key is listed in the
+    /// repository's `docs/reference.md`). Relative paths in the file
+    /// (`public_key_pem_file`, `jwk_file`, `htpasswd_file`) are resolved against
+    /// the file's directory; `secret_env` is read from the process
     /// environment.
     ///
     /// # Errors
@@ -58,7 +59,7 @@ impl AuthConfig {
         Self::from_toml_str(&text, base_dir)
     }
 
-    /// Parses the configuration from TOML text (SPEC §4). Relative paths resolve
+    /// Parses the configuration from TOML text. Relative paths resolve
     /// against `base_dir` (normally the directory of the file the text came
     /// from); `secret_env` is read from the process environment.
     ///
@@ -90,7 +91,7 @@ impl AuthConfig {
 }
 
 // ---------------------------------------------------------------------------
-// The schema: SPEC §4, key for key.
+// The schema: the file format, key for key.
 // ---------------------------------------------------------------------------
 
 #[derive(Deserialize)]
@@ -130,8 +131,7 @@ struct JwtSection {
     scope_claim: Option<String>,
     jwks_url: Option<String>,
     oidc_issuer: Option<String>,
-    // Remote key settings: part of the file format already, used once remote key
-    // sets are implemented (a later issue). Type-checked, otherwise ignored.
+    // Remote key settings (feature `jwks`), handed to the builder below.
     #[allow(dead_code)]
     allow_insecure_http: Option<bool>,
     #[allow(dead_code)]

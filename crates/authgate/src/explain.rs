@@ -41,7 +41,7 @@ pub struct Explanation {
     /// The claims of a JWT, decoded.
     pub claims: Option<Map<String, Value>>,
     /// Whether the signature verified, so that the claims above can be trusted.
-    /// Claims checks run only after the signature (SPEC §2 order).
+    /// Claims checks run only after the signature has verified.
     pub signature_verified: bool,
 }
 

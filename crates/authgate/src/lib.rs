@@ -7,7 +7,7 @@
 //! | [`layer`] / [`service`] / [`future`] | the Tower middleware |
 //! | `credentials` | parsing `Authorization` (RFC 9110 §11.4, RFC 6750 §2, RFC 7617) |
 //! | `verify` | JWT verification ([`JwtKey`], [`Algorithm`]) |
-//! | [`reason`] | the reason codes of SPEC §2 |
+//! | [`reason`] | the reason codes, one per rejection cause |
 //! | `challenge` | `WWW-Authenticate` and problem+json responses |
 //! | [`event`] | the `tracing` event per rejection |
 //! | [`config`] | [`AuthConfig`] and its validation |

@@ -1,5 +1,5 @@
 //! Shared by the `layer` (criterion) and `allocs` (allocation count) benches: the
-//! keys, tokens and the three stacks of issue 6.
+//! keys, tokens and the three compared stacks.
 //!
 //! - `baseline`: an axum app with no authentication;
 //! - `floor`: the same app behind [`FloorLayer`], a bare layer that calls
@@ -39,7 +39,7 @@ pub const LEEWAY_SECS: u64 = 30;
 /// 64 bytes (RFC 7518 §3.2 wants at least 32 for HS256).
 pub const HS_SECRET: &[u8] = b"authgate-bench-hs256-secret-0123456789-abcdefghijklmnopqrstuvwxy";
 
-/// The algorithms of issue 6.
+/// The benchmarked algorithms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Alg {
     Hs256,
@@ -151,7 +151,7 @@ pub fn now() -> u64 {
     *NOW.get_or_init(clock)
 }
 
-/// The request paths of issue 6.
+/// The benchmarked request paths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Path {
     Valid,
@@ -254,15 +254,15 @@ pub fn baseline() -> Router {
 
 /// The app behind a layer that does nothing (`tower::layer::util::Identity`)
 /// through `Router::layer`: what axum's per-route layering costs any layer (it
-/// boxes and clones the layered route per request). Not one of issue 6's stacks;
-/// it tells axum's share of the other stacks' cost from the layer's own.
+/// boxes and clones the layered route per request). Not one of the compared
+/// stacks; it tells axum's share of the other stacks' cost from the layer's own.
 pub fn baseline_layered() -> Router {
     app().layer(tower::layer::util::Identity::new())
 }
 
 /// authgate wrapped around the whole app as a plain Tower service (as with
-/// `ServiceBuilder` or `axum::serve(listener, layer.layer(app).into_make_service())`),
-/// without axum's per-route layering. `cached`: the default token cache.
+/// `ServiceBuilder`; the README shows how `axum::serve` takes it), without
+/// axum's per-route layering. `cached`: the default token cache.
 pub fn authgate_outer(alg: Alg, cached: bool) -> authgate::AuthService<Router> {
     AuthLayer::new(config(alg, cached)).layer(app())
 }
@@ -304,7 +304,7 @@ pub fn authgate_cached(alg: Alg) -> Router {
     app().layer(AuthLayer::new(authgate_cached_config(alg)))
 }
 
-/// The stacks of issue 6.
+/// The compared stacks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stack {
     Baseline,

@@ -29,8 +29,8 @@ impl fmt::Debug for ApiKey {
 }
 
 impl ApiKey {
-    /// A key given by its SHA-256 digest in hex (64 characters), as SPEC §4's
-    /// `sha256` key. `echo -n "$KEY" | sha256sum` makes one.
+    /// A key given by its SHA-256 digest in hex (64 characters), as the TOML
+    /// file's `sha256` key. `echo -n "$KEY" | sha256sum` makes one.
     ///
     /// # Errors
     ///

@@ -1,13 +1,13 @@
-//! A bounded cache of successfully verified Bearer tokens (issue 6), modelled on
+//! A bounded cache of successfully verified Bearer tokens, modelled on
 //! Envoy's `jwt_authn` `jwt_cache_config`: a token seen again is not decoded,
 //! parsed or signature-checked again, only its time claims are re-checked.
 //!
 //! # What is cached, and for how long
 //!
 //! - **Only valid tokens.** The caller inserts an entry after every check of
-//!   SPEC §2 up to (not including) revocation passed. Rejections are never cached:
-//!   a flood of bad tokens costs the full verification each time, and cannot evict
-//!   good entries.
+//!   verification up to (not including) revocation passed. Rejections are never
+//!   cached: a flood of bad tokens costs the full verification each time, and
+//!   cannot evict good entries.
 //! - **Keyed by SHA-256 of the token's signature.** A token is split at its last
 //!   `.`: the signature after it (what makes the token a credential: it cannot
 //!   be computed without the signing key) is stored only as its SHA-256, the
@@ -19,14 +19,14 @@
 //!   signature but another signed part (a tampered payload) is a miss, and does
 //!   not disturb the entry. Hashing the signature alone, not the whole token,
 //!   makes a hit cheaper: for an RS256 access token of 650 bytes SHA-256 reads
-//!   342, for HS256 43 (issue 6).
+//!   342, for HS256 43.
 //! - **Lifetime.** An entry is served until the earliest of the token's `exp`
 //!   (without the leeway: between `exp` and `exp + leeway` the token is verified
 //!   in full again, which is always correct) and `verified_at + ttl`.
 //! - **Time claims re-checked on every hit** against the clock the caller passes
-//!   in (it may be an injected one that moves backwards): `exp` (with the leeway,
-//!   SPEC §2: expired when `now >= exp + leeway`), `nbf` and `iat` (not served
-//!   while `now + leeway < nbf` or `< iat`). A hit that fails these checks is a
+//!   in (it may be an injected one that moves backwards): `exp` (with the leeway:
+//!   expired when `now >= exp + leeway`, RFC 7519 §4.1.4), `nbf` and `iat` (not
+//!   served while `now + leeway < nbf` or `< iat`). A hit that fails these checks is a
 //!   miss: the full verifier then produces the precise reason.
 //! - **Key-set generation.** Each entry records the generation of the key set
 //!   that verified it; a lookup with another generation is a miss and drops the
@@ -119,7 +119,8 @@ pub(crate) struct TimeClaims {
 }
 
 impl TimeClaims {
-    /// Whether a token with these claims is acceptable at `now` (SPEC §2 "Time").
+    /// Whether a token with these claims is acceptable at `now`: not expired
+    /// (`now < exp + leeway`), and `nbf` and `iat` not more than the leeway ahead.
     pub(crate) fn valid_at(&self, now: u64, leeway: u64) -> bool {
         let expired = self
             .exp

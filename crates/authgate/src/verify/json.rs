@@ -4,15 +4,15 @@
 //! order mark and nesting deeper than 128. It keeps the *last* of two members with
 //! the same name, though, and a parser that disagrees with another one about a
 //! duplicated `alg` or `exp` is an attack surface (RFC 7515 §4: reject or last-wins;
-//! we reject). Every parser here adds that check, at every depth.
+//! this crate rejects). Every parser here adds that check, at every depth.
 //!
 //! Two ways in:
 //!
 //! - [`parse_header`] and [`parse_claims`]: the request path. One pass over the
-//!   JSON that keeps only what the checks of SPEC §2 read (the registered claims,
+//!   JSON that keeps only what the verifier's checks read (the registered claims,
 //!   borrowed from the input when they have no escapes; the other members are
 //!   validated and skipped), so a valid token costs a handful of allocations
-//!   instead of a map per JSON object (issue 6).
+//!   instead of a map per JSON object.
 //! - [`parse_object`]: the whole object as a `serde_json::Map`, for
 //!   `Principal::claims()` (built lazily, on first use) and `authgate explain`.
 //!

@@ -1,4 +1,4 @@
-//! Bearer JWT verification (RFC 7515, RFC 7519, RFC 8725), in the order of SPEC §2:
+//! Bearer JWT verification (RFC 7515, RFC 7519, RFC 8725), in this order:
 //! structure → `alg` allow-list → key selection → signature → claim presence and
 //! types → `exp` → `nbf` → `iat` → `iss` → `aud` → revocation.
 //!
@@ -6,7 +6,7 @@
 //! signature check (its verifiers, prepared once per key and thread:
 //! `verify::prepared`); everything it leaves to the
 //! caller (`nbf`, `iat`, `crit`, `exp == now`, mistyped `iss`/`aud`, `alg: none`
-//! reporting; SECURITY-CASES §1) is done here.
+//! reporting, duplicate JSON members) is done here.
 
 // `Failure` carries every field of the rejection event; it travels only on the
 // rejection path, where its size costs nothing next to building a response.
@@ -226,9 +226,9 @@ impl JwtVerifier {
         }
     }
 
-    /// Key selection and the signature (SPEC §2): the keys with the token's
-    /// `kid` (all keys without one) that fit `alg`, static keys first, then the
-    /// remote set's, in order; the first that verifies wins.
+    /// Key selection (the `kid` header, RFC 7515 §4.1.4) and the signature: the
+    /// keys with the token's `kid` (all keys without one) that fit `alg`, static
+    /// keys first, then the remote set's, in order; the first that verifies wins.
     fn check_signature(
         &self,
         alg: Algorithm,
@@ -310,8 +310,9 @@ impl JwtVerifier {
         }
     }
 
-    /// The claim checks of SPEC §2, in order; on success the time claims (for
-    /// the token cache's re-checks).
+    /// The claim checks, in order (presence and types, `exp`, `nbf`, `iat`,
+    /// `iss`, `aud`); on success the time claims (for the token cache's
+    /// re-checks).
     fn check_claims(
         &self,
         claims: &Claims<'_>,
@@ -426,7 +427,7 @@ impl JwtVerifier {
             f.skew_secs = Some(ahead);
             return Err(skew_hint(f, ahead, leeway));
         }
-        // iat: checked whenever present (SPEC §2); jsonwebtoken never does.
+        // iat: checked whenever present; jsonwebtoken never does.
         if let Some(iat) = iat
             && now.saturating_add(leeway) < iat
         {
