@@ -592,6 +592,12 @@ fn parse_jwk_set(body: &[u8], host: &str) -> Result<Vec<JwtKey>, Failure> {
     Ok(keys)
 }
 
+/// [`parse_jwk_set`] for the fuzz targets (`--cfg fuzzing` builds only).
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_parse_jwk_set(body: &[u8]) -> Option<Vec<JwtKey>> {
+    parse_jwk_set(body, "fuzz.invalid").ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
