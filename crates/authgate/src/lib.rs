@@ -66,3 +66,10 @@ const _: () = {
     send_sync::<AuthRejection>();
     send_sync::<ConfigError>();
 };
+
+/// Entry points for the fuzz targets in `fuzz/` (not part of the API).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+#[allow(missing_docs)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
