@@ -142,13 +142,44 @@ impl Policy for Scopes {
     }
 }
 
-/// Builds layers that require scopes.
+/// Builds layers that require scopes. Behind [`AuthLayer`](crate::AuthLayer), a
+/// known caller without them gets 403 `insufficient_scope` with the scopes in
+/// the Bearer challenge (RFC 6750 §3.1), not 401.
 ///
 /// ```
-/// use authgate::RequireScopes;
-/// let admin_only = RequireScopes::all(["admin"]);
+/// use authgate::{Algorithm, AuthConfig, AuthLayer, JwtConfig, JwtKey, RequireScopes};
+/// use http::{Request, Response, StatusCode, header};
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let secret = b"a secret of at least 32 bytes...";
+/// let cfg = AuthConfig::builder()
+///     .jwt(JwtConfig::new([Algorithm::HS256]).key(JwtKey::hmac(secret)))
+///     .build()?;
+/// let mut svc = ServiceBuilder::new()
+///     .layer(AuthLayer::new(cfg))
+///     .layer(RequireScopes::all(["admin"]))
+///     .service_fn(|_req: Request<()>| async {
+///         Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
+///     });
+///
+/// let claims = serde_json::json!({ "sub": "bob", "scope": "orders:read", "exp": 4_000_000_000u64 });
+/// let token = jsonwebtoken::encode(
+///     &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+///     &claims,
+///     &jsonwebtoken::EncodingKey::from_secret(secret),
+/// )?;
+/// let req = Request::get("/").header(header::AUTHORIZATION, format!("Bearer {token}")).body(())?;
+/// let res = svc.ready().await?.call(req).await?;
+/// assert_eq!(res.status(), StatusCode::FORBIDDEN);
+/// let challenge = res.headers()[header::WWW_AUTHENTICATE].to_str()?;
+/// assert!(challenge.contains(r#"error="insufficient_scope""#) && challenge.contains(r#"scope="admin""#));
+///
 /// let readers = RequireScopes::any(["orders:read", "admin"]);
-/// # let _ = (admin_only, readers);
+/// # let _ = readers;
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct RequireScopes;

@@ -70,6 +70,7 @@ impl ConfigError {
     }
 
     /// The same error under another key and message, keeping its kind.
+    #[cfg_attr(not(feature = "toml"), allow(dead_code))]
     pub(crate) fn rekeyed(&self, key: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError::new(key, message).with_kind(self.kind)
     }
@@ -182,6 +183,43 @@ impl Default for RemoteKeysConfig {
 }
 
 /// Bearer JWT settings: the algorithm allow-list, keys and expected claims.
+///
+/// ```
+/// use authgate::{Algorithm, AuthConfig, AuthLayer, JwtConfig, JwtKey};
+/// use http::{Request, Response, StatusCode, header};
+/// use tower::{Layer, Service, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let ok = || tower::service_fn(|_req: Request<()>| async {
+/// #     Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
+/// # });
+/// let secret = b"a secret of at least 32 bytes...";
+/// let cfg = AuthConfig::builder()
+///     .jwt(
+///         JwtConfig::new([Algorithm::HS256])
+///             .key(JwtKey::hmac(secret).with_kid("hmac-1"))
+///             .issuer("https://id.example.com/")
+///             .audience("orders-api"),
+///     )
+///     .build()?;
+/// let mut svc = AuthLayer::new(cfg).layer(ok());
+///
+/// // A token for another audience: 401 `audience_mismatch`.
+/// let mut jose = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+/// jose.kid = Some("hmac-1".into());
+/// let claims = serde_json::json!({
+///     "iss": "https://id.example.com/", "aud": "billing-api", "exp": 4_000_000_000u64,
+/// });
+/// let token = jsonwebtoken::encode(&jose, &claims, &jsonwebtoken::EncodingKey::from_secret(secret))?;
+/// let req = Request::get("/").header(header::AUTHORIZATION, format!("Bearer {token}")).body(())?;
+/// let res = svc.ready().await?.call(req).await?;
+/// assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+/// let rejection = res.extensions().get::<authgate::AuthRejection>().unwrap();
+/// assert_eq!(rejection.reason(), authgate::Reason::AudienceMismatch);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct JwtConfig {
@@ -409,6 +447,37 @@ pub(crate) fn unix_secs(clock: &Clock) -> u64 {
 }
 
 /// Builder of [`AuthConfig`].
+///
+/// [`build`](Self::build) checks everything that can be checked before the first
+/// request; an error names the setting and the fix.
+///
+/// ```
+/// use authgate::{Algorithm, AuthConfig, AuthLayer, JwtConfig, JwtKey};
+/// use http::{Request, Response, StatusCode, header};
+/// use tower::{Layer, Service, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let ok = || tower::service_fn(|_req: Request<()>| async {
+/// #     Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
+/// # });
+/// // Too short for HS256 (RFC 7518 §3.2): refused at start-up, not at the first request.
+/// let err = AuthConfig::builder()
+///     .jwt(JwtConfig::new([Algorithm::HS256]).key(JwtKey::hmac(b"short")))
+///     .build()
+///     .unwrap_err();
+/// assert!(err.to_string().contains("32"), "{err}");
+///
+/// let cfg = AuthConfig::builder()
+///     .realm("orders")
+///     .jwt(JwtConfig::new([Algorithm::HS256]).key(JwtKey::hmac(b"a secret of at least 32 bytes...")))
+///     .build()?;
+/// let mut svc = AuthLayer::new(cfg).layer(ok());
+/// let res = svc.ready().await?.call(Request::new(())).await?;
+/// assert_eq!(res.headers()[header::WWW_AUTHENTICATE], r#"Bearer realm="orders""#);
+/// # Ok(())
+/// # }
+/// ```
 #[must_use]
 pub struct AuthConfigBuilder {
     realm: String,

@@ -39,6 +39,40 @@ impl AuthConfig {
     /// environment variable that is unset, or fails any check of
     /// [`AuthConfigBuilder::build`](crate::AuthConfigBuilder::build). No error
     /// ever contains a secret's value.
+    ///
+    /// ```
+    /// use authgate::{AuthConfig, AuthLayer};
+    /// use http::{Request, Response, StatusCode, header};
+    /// use tower::{Layer, Service, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let ok = || tower::service_fn(|_req: Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
+    /// # });
+    /// let dir = std::env::temp_dir().join(format!("authgate-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("authgate.toml");
+    /// std::fs::write(&path, r#"
+    /// realm = "orders"
+    /// [[bearer.api_keys]]
+    /// id = "ci-bot"
+    /// sha256 = "54705c8b0c921341fc0be57454631ebb696c8f069c010cca5563d56e4da7834e"
+    /// "#)?;
+    /// let cfg = AuthConfig::from_toml_file(&path)?;
+    /// let mut svc = AuthLayer::new(cfg).layer(ok());
+    /// let res = svc.ready().await?.call(Request::new(())).await?;
+    /// assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    /// assert_eq!(res.headers()[header::WWW_AUTHENTICATE], r#"Bearer realm="orders""#);
+    ///
+    /// // A typo names the key and the line.
+    /// std::fs::write(&path, "realm = \"orders\"\nleway_secs = 5\n")?;
+    /// let err = AuthConfig::from_toml_file(&path).unwrap_err();
+    /// assert_eq!(err.key(), "leway_secs");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "toml")))]
     pub fn from_toml_file(path: impl AsRef<Path>) -> Result<AuthConfig, ConfigError> {
         let path = path.as_ref();

@@ -14,6 +14,35 @@ use crate::service::AuthService;
 /// extensions; anything else is answered here with the right status, challenge and
 /// problem body, and one `tracing` event naming the reason. Cloning is cheap (one
 /// `Arc`).
+///
+/// ```
+/// use authgate::{Algorithm, AuthConfig, AuthLayer, JwtConfig, JwtKey};
+/// use http::{Request, Response, StatusCode, header};
+/// use tower::{Layer, Service, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let ok = || tower::service_fn(|_req: Request<()>| async {
+/// #     Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
+/// # });
+/// let cfg = AuthConfig::builder()
+///     .jwt(JwtConfig::new([Algorithm::HS256]).key(JwtKey::hmac(b"a secret of at least 32 bytes...")))
+///     .build()?;
+/// let mut svc = AuthLayer::new(cfg).layer(ok());
+///
+/// // No credentials: 401 with the Bearer challenge (RFC 6750 §3).
+/// let res = svc.ready().await?.call(Request::new(())).await?;
+/// assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+/// assert_eq!(res.headers()[header::WWW_AUTHENTICATE], r#"Bearer realm="api""#);
+///
+/// // A broken token: 401 with `error="invalid_token"`.
+/// let req = Request::get("/").header(header::AUTHORIZATION, "Bearer a.b.c").body(())?;
+/// let res = svc.ready().await?.call(req).await?;
+/// assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+/// assert!(res.headers()[header::WWW_AUTHENTICATE].to_str()?.contains(r#"error="invalid_token""#));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct AuthLayer {
@@ -32,6 +61,33 @@ impl AuthLayer {
     /// Optional authentication: a request *without* credentials passes on with no
     /// principal (handlers take `Option<Principal>`), while a request with bad
     /// credentials is still rejected, never let through as anonymous.
+    ///
+    /// ```
+    /// use authgate::{Algorithm, AuthConfig, AuthLayer, JwtConfig, JwtKey};
+    /// use http::{Request, Response, StatusCode, header};
+    /// use tower::{Layer, Service, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let ok = || tower::service_fn(|_req: Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
+    /// # });
+    /// let cfg = AuthConfig::builder()
+    ///     .jwt(JwtConfig::new([Algorithm::HS256]).key(JwtKey::hmac(b"a secret of at least 32 bytes...")))
+    ///     .build()?;
+    /// let mut svc = AuthLayer::optional(cfg).layer(ok());
+    ///
+    /// // No credentials: passed on, anonymous.
+    /// let res = svc.ready().await?.call(Request::new(())).await?;
+    /// assert_eq!(res.status(), StatusCode::OK);
+    ///
+    /// // Bad credentials: still refused.
+    /// let req = Request::get("/").header(header::AUTHORIZATION, "Bearer a.b.c").body(())?;
+    /// let res = svc.ready().await?.call(req).await?;
+    /// assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn optional(cfg: AuthConfig) -> Self {
         AuthLayer {
             shared: Arc::new(Shared::new(cfg, true)),
@@ -91,6 +147,21 @@ impl AuthLayer {
     ///
     /// A permanent misconfiguration found on the way, such as a discovery document
     /// whose `issuer` differs from the configured one (OpenID Connect Discovery §4.3).
+    ///
+    /// ```
+    /// use authgate::{Algorithm, AuthConfig, AuthLayer, JwtConfig, JwtKey};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Static keys only: nothing to fetch, keys are there.
+    /// let cfg = AuthConfig::builder()
+    ///     .jwt(JwtConfig::new([Algorithm::HS256]).key(JwtKey::hmac(b"a secret of at least 32 bytes...")))
+    ///     .build()?;
+    /// let layer = AuthLayer::new(cfg);
+    /// assert!(layer.warm_up().await?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn warm_up(&self) -> Result<bool, ConfigError> {
         match &self.shared.remote {
             Some(remote) => remote.warm_up().await,

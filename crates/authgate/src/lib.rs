@@ -33,6 +33,7 @@ pub mod summary;
 mod verify;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 
 #[cfg(feature = "toml")]

@@ -27,6 +27,37 @@ impl Scheme {
 
 /// Who made the request. The auth layer puts it in the request extensions; with
 /// the `axum` feature, handlers extract it directly. Cloning is cheap (one `Arc`).
+///
+/// ```
+/// use authgate::{Algorithm, AuthConfig, AuthLayer, JwtConfig, JwtKey, Principal};
+/// use http::{Request, Response, StatusCode, header};
+/// use tower::{Layer, Service, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let secret = b"a secret of at least 32 bytes...";
+/// let cfg = AuthConfig::builder()
+///     .jwt(JwtConfig::new([Algorithm::HS256]).key(JwtKey::hmac(secret)))
+///     .build()?;
+/// let handler = tower::service_fn(|req: Request<()>| async move {
+///     let who = req.extensions().get::<Principal>().unwrap();
+///     assert_eq!(who.subject(), Some("alice"));
+///     assert!(who.has_scope("orders:read"));
+///     Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
+/// });
+/// let mut svc = AuthLayer::new(cfg).layer(handler);
+///
+/// let claims = serde_json::json!({ "sub": "alice", "scope": "orders:read", "exp": 4_000_000_000u64 });
+/// let token = jsonwebtoken::encode(
+///     &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+///     &claims,
+///     &jsonwebtoken::EncodingKey::from_secret(secret),
+/// )?;
+/// let req = Request::get("/").header(header::AUTHORIZATION, format!("Bearer {token}")).body(())?;
+/// assert_eq!(svc.ready().await?.call(req).await?.status(), StatusCode::OK);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Principal {
     inner: Arc<Inner>,

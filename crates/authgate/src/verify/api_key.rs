@@ -11,6 +11,34 @@ use crate::config::ConfigError;
 
 /// One configured API key: an id (logged) and the SHA-256 of the key (never the
 /// key itself).
+///
+/// ```
+/// use authgate::{ApiKey, AuthConfig, AuthLayer};
+/// use http::{Request, Response, StatusCode, header};
+/// use tower::{Layer, Service, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let ok = || tower::service_fn(|_req: Request<()>| async {
+/// #     Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
+/// # });
+/// // `printf %s "$KEY" | sha256sum` of the key "agk_example_key_0001"
+/// let digest = "54705c8b0c921341fc0be57454631ebb696c8f069c010cca5563d56e4da7834e";
+/// let cfg = AuthConfig::builder()
+///     .api_key(ApiKey::from_sha256_hex("ci-bot", digest)?.scopes(["orders:read"]))
+///     .build()?;
+/// let mut svc = AuthLayer::new(cfg).layer(ok());
+/// // The key itself: 200.
+/// let req = Request::get("/").header(header::AUTHORIZATION, "Bearer agk_example_key_0001").body(())?;
+/// assert_eq!(svc.ready().await?.call(req).await?.status(), StatusCode::OK);
+/// // Another key: 401 `unknown_api_key`.
+/// let req = Request::get("/").header(header::AUTHORIZATION, "Bearer agk_other_key").body(())?;
+/// let res = svc.ready().await?.call(req).await?;
+/// assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+/// assert!(res.headers()[header::WWW_AUTHENTICATE].to_str()?.contains("invalid_token"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct ApiKey {
     pub(crate) id: String,

@@ -203,6 +203,25 @@ pub(crate) enum Curve {
 }
 
 /// One key that verifies JWT signatures. `Debug` never shows key material.
+///
+/// ```
+/// use authgate::{Algorithm, AuthConfig, JwtConfig, JwtKey, KeyType};
+///
+/// let hmac = JwtKey::hmac(b"a secret of at least 32 bytes...").with_kid("hmac-1");
+/// assert_eq!((hmac.kid(), hmac.key_type()), (Some("hmac-1"), KeyType::Hmac));
+/// assert!(!format!("{hmac:?}").contains("secret"));
+///
+/// // A key whose type does not fit the allowed algorithms is refused at start-up.
+/// let err = AuthConfig::builder()
+///     .jwt(JwtConfig::new([Algorithm::RS256]).key(hmac))
+///     .build()
+///     .unwrap_err();
+/// assert!(err.key().starts_with("bearer.jwt"), "{err}");
+///
+/// // The all-zero Ed25519 placeholder is a small-order point: refused.
+/// let zero = r#"{"kty":"OKP","crv":"Ed25519","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#;
+/// assert!(JwtKey::from_jwk_json(zero).is_err());
+/// ```
 #[derive(Clone)]
 pub struct JwtKey {
     pub(crate) kid: Option<String>,
