@@ -1582,7 +1582,7 @@ mod imp {
         fn creds(user: &str, password: &str) -> BasicCredentials {
             BasicCredentials {
                 user: user.to_owned(),
-                password: password.to_owned(),
+                password: zeroize::Zeroizing::new(password.to_owned()),
             }
         }
 
