@@ -5,6 +5,7 @@
 
 use base64::Engine as _;
 use http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
+use zeroize::Zeroizing;
 
 /// The scheme label that goes into `auth.scheme`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +156,8 @@ pub(crate) enum Missing {
 #[derive(PartialEq, Eq)]
 pub(crate) struct BasicCredentials {
     pub(crate) user: String,
-    pub(crate) password: String,
+    /// Wiped when dropped (on the hashing thread, after the check).
+    pub(crate) password: Zeroizing<String>,
 }
 
 impl std::fmt::Debug for BasicCredentials {
@@ -381,12 +383,19 @@ fn parse_basic(encoded: &[u8]) -> Credentials<'static> {
     if encoded.is_empty() {
         return malformed(SchemeLabel::Basic, "the Basic credentials are empty");
     }
-    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
+    // The decoded `user-id:password` is wiped when dropped, whatever the outcome
+    // (a failed decode included); the password keeps this buffer, so there are
+    // as many allocations as the user-id and password need, no copy of the password.
+    let mut decoded = Zeroizing::new(Vec::new());
+    if base64::engine::general_purpose::STANDARD
+        .decode_vec(encoded, &mut decoded)
+        .is_err()
+    {
         return malformed(
             SchemeLabel::Basic,
             "the Basic credentials are not valid base64 (RFC 7617 §2)",
         );
-    };
+    }
     // RFC 7617 §2: the user-id cannot contain ':'; the first ':' splits.
     let Some(colon) = decoded.iter().position(|&b| b == b':') else {
         return malformed(
@@ -394,15 +403,20 @@ fn parse_basic(encoded: &[u8]) -> Credentials<'static> {
             "the decoded Basic credentials have no ':' between user-id and password",
         );
     };
-    let mut user = decoded;
-    let password = user.split_off(colon + 1);
-    user.truncate(colon);
     // The challenge announces charset="UTF-8" (RFC 7617 §2.1).
-    let (Ok(user), Ok(password)) = (String::from_utf8(user), String::from_utf8(password)) else {
-        return malformed(
-            SchemeLabel::Basic,
-            "the Basic user-id or password is not valid UTF-8 (the challenge announces charset=\"UTF-8\")",
-        );
+    const NOT_UTF8: &str = "the Basic user-id or password is not valid UTF-8 (the challenge announces charset=\"UTF-8\")";
+    // The user-id outlives the request (events, the principal): a copy of its
+    // bytes alone.
+    let Ok(user) = std::str::from_utf8(&decoded[..colon]).map(str::to_owned) else {
+        return malformed(SchemeLabel::Basic, NOT_UTF8);
+    };
+    decoded.drain(..=colon);
+    let password = match String::from_utf8(std::mem::take(&mut *decoded)) {
+        Ok(password) => Zeroizing::new(password),
+        Err(e) => {
+            drop(Zeroizing::new(e.into_bytes()));
+            return malformed(SchemeLabel::Basic, NOT_UTF8);
+        }
     };
     if user.chars().any(char::is_control) {
         return malformed(
@@ -671,7 +685,21 @@ mod tests {
             panic!("not basic")
         };
         assert_eq!(c.user, "alice");
-        assert_eq!(c.password, "pa:ss");
+        assert_eq!(c.password.as_str(), "pa:ss");
+    }
+
+    #[test]
+    fn basic_password_is_wiped_on_drop_and_not_left_behind_the_user_id() {
+        fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
+        // "alice:hunter2"
+        let Credentials::Basic(c) = parse_one(b"Basic YWxpY2U6aHVudGVyMg==") else {
+            panic!("not basic")
+        };
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("alice", "hunter2"));
+        wiped_on_drop(&c.password);
+        // The user-id outlives the request (in events and the principal): its
+        // buffer holds the user-id alone, not the password in spare capacity.
+        assert_eq!(c.user.capacity(), c.user.len());
     }
 
     #[test]
@@ -748,7 +776,7 @@ mod tests {
     fn basic_debug_is_redacted() {
         let c = BasicCredentials {
             user: "alice".into(),
-            password: "hunter2".into(),
+            password: Zeroizing::new("hunter2".into()),
         };
         let s = format!("{c:?}");
         assert!(!s.contains("alice") && !s.contains("hunter2"), "{s}");

@@ -14,6 +14,41 @@
 //! | [`authorize`] | scopes and custom policies (403) |
 //! | [`principal`] | the authenticated caller |
 //! | [`summary`] | a secret-free description of a configuration ([`AuthConfig::summary`]) |
+//!
+//! # Crypto backend
+//!
+//! Signatures are verified by [jsonwebtoken](https://docs.rs/jsonwebtoken/11)'s
+//! aws-lc-rs verifiers: authgate enables jsonwebtoken's `aws_lc_rs` feature and
+//! builds every verifier from `jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER`
+//! itself. It never uses, installs or changes jsonwebtoken's process-wide default
+//! provider, so its own verification works whatever else the process does.
+//!
+//! That default provider matters to the application's *own* jsonwebtoken calls
+//! (`encode`, `decode`, `crypto::sign`, `crypto::verify`, JWK thumbprints). Cargo
+//! unifies features, so with authgate in the dependency tree `aws_lc_rs` is on for
+//! every user of jsonwebtoken 11 in the build:
+//!
+//! - if nothing else enables a backend, jsonwebtoken picks aws-lc-rs as the default
+//!   (an application that enabled none relies on authgate for it);
+//! - if the application or another dependency enables jsonwebtoken's `rust_crypto`
+//!   too, both backends are compiled in and jsonwebtoken cannot choose: unless a
+//!   provider was installed first, the default it settles on is a placeholder whose
+//!   every signing, verifying and JWK helper panics ("Could not automatically
+//!   determine the process-level CryptoProvider from jsonwebtoken crate features").
+//!   The build succeeds; the panic comes at the application's first such call.
+//!
+//! The remedy is to choose the provider once at start-up, before anything calls
+//! jsonwebtoken (the default is fixed by the first call that needs it, and
+//! `install_default` succeeds only once per process):
+//!
+//! ```
+//! // aws-lc-rs, as authgate uses; `jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER`
+//! // is the other choice when that feature is enabled.
+//! let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+//! ```
+//!
+//! Dropping `rust_crypto` from the application's jsonwebtoken features (leaving
+//! aws-lc-rs alone) also works, and builds one crypto library instead of two.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authenticate;

@@ -415,7 +415,7 @@ mod imp {
     use std::time::{Instant, SystemTime};
 
     use argon2::password_hash::{self, PasswordHasher as _, PasswordVerifier as _};
-    use hmac::{Hmac, Mac as _};
+    use hmac::{Hmac, KeyInit as _, Mac as _};
     use sha2::Sha256;
     use subtle::ConstantTimeEq as _;
     use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
@@ -1583,7 +1583,7 @@ mod imp {
         fn creds(user: &str, password: &str) -> BasicCredentials {
             BasicCredentials {
                 user: user.to_owned(),
-                password: password.to_owned(),
+                password: zeroize::Zeroizing::new(password.to_owned()),
             }
         }
 

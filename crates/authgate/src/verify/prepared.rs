@@ -16,6 +16,7 @@
 use std::cell::{Cell, RefCell};
 
 use jsonwebtoken::crypto::JwtVerifier;
+use zeroize::Zeroize as _;
 
 use crate::verify::keys::{Algorithm, JwtKey};
 
@@ -62,10 +63,12 @@ impl std::ops::DerefMut for SignatureBuf {
 
 impl Drop for SignatureBuf {
     fn drop(&mut self) {
-        // Zeroed: a signature is part of a bearer credential, and this buffer
-        // outlives the request. Kept up to an RSA-8192 signature; a bigger one
-        // was a bad token's.
-        self.0.fill(0);
+        // Zeroed with `zeroize` (writes the optimiser may not remove, even when
+        // the buffer is freed next): a signature is part of a bearer credential,
+        // and this buffer outlives the request. Only the bytes written are
+        // zeroed; the rest of the capacity was zeroed when it was last used.
+        // Kept up to an RSA-8192 signature; a bigger one was a bad token's.
+        self.0.as_mut_slice().zeroize();
         if self.0.capacity() <= 1024 {
             SIGNATURE.set(std::mem::take(&mut self.0));
         }
