@@ -187,7 +187,7 @@ async fn a_renderer_may_replace_a_protocol_header_on_purpose() {
         Response::builder()
             .status(r.status())
             .header(header::CACHE_CONTROL, "private, max-age=0")
-            .body(r.body_text().to_owned())
+            .body(r.body_text())
             .unwrap()
     });
     let app = Router::new().route("/api/whoami", get(whoami)).layer(layer);

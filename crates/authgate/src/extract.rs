@@ -52,7 +52,7 @@ impl PrincipalRejection {
     /// The sentence a client may see.
     pub fn body_text(&self) -> String {
         self.rejection()
-            .map(|r| r.body_text().to_owned())
+            .map(crate::AuthRejection::body_text)
             .unwrap_or_default()
     }
 }

@@ -51,9 +51,12 @@ pin_project! {
         },
         /// Waiting for the verification; then the inner service is called with
         /// the request (or the rejection is answered).
+        // `next` is boxed so that the common states keep the future small (it is
+        // moved and boxed by routers on every request); the waiting path pays one
+        // allocation for it, as it paid one for a boxed `async` block before.
         Verifying {
             verification: Pending,
-            next: Option<(S, Request<ReqBody>)>,
+            next: Option<Box<(S, Request<ReqBody>)>>,
             shared: Arc<Shared>,
         },
     }
@@ -104,7 +107,7 @@ where
         ResponseFuture {
             kind: Kind::Verifying {
                 verification,
-                next: Some((inner, req)),
+                next: Some(Box::new((inner, req))),
                 shared,
             },
         }
@@ -141,9 +144,10 @@ where
                     shared,
                 } => {
                     let outcome = ready!(verification.as_mut().poll(cx));
-                    let Some((mut inner, mut req)) = next.take() else {
+                    let Some(next) = next.take() else {
                         return Poll::Ready(Ok(ResponseBody::internal_error()));
                     };
+                    let (mut inner, mut req) = *next;
                     match outcome {
                         Ok(principal) => {
                             crate::service::insert(req.extensions_mut(), Some(principal), shared);

@@ -94,25 +94,24 @@ pub struct AuthRejection {
     reason: Reason,
     status: http::StatusCode,
     detail: Cow<'static, str>,
-    body_text: Cow<'static, str>,
     hint: Option<Cow<'static, str>>,
 }
 
 impl AuthRejection {
     pub(crate) fn from_failure(f: &Failure, status: http::StatusCode) -> Self {
-        let body_text = match f.reason {
-            Reason::UnknownUser | Reason::WrongPassword => Cow::Borrowed(PUBLIC_BASIC_DETAIL),
-            _ => Cow::Owned(
-                crate::event::cap_to(f.public_detail(), crate::challenge::MAX_DETAIL_CHARS)
-                    .into_owned(),
-            ),
-        };
         AuthRejection {
             reason: f.reason,
             status,
             detail: f.detail.clone(),
-            body_text,
             hint: f.hint.clone(),
+        }
+    }
+
+    /// The client-safe sentence, capped; borrowed unless it had to be cut.
+    fn public_text(&self) -> Cow<'_, str> {
+        match self.reason {
+            Reason::UnknownUser | Reason::WrongPassword => Cow::Borrowed(PUBLIC_BASIC_DETAIL),
+            _ => crate::event::cap_to(&self.detail, crate::challenge::MAX_DETAIL_CHARS),
         }
     }
 
@@ -136,8 +135,8 @@ impl AuthRejection {
     /// The sentence a client may see (the problem body's `detail`): secret-free,
     /// the same for an unknown user-id and a wrong password, at most 1024
     /// characters.
-    pub fn body_text(&self) -> &str {
-        &self.body_text
+    pub fn body_text(&self) -> String {
+        self.public_text().into_owned()
     }
 
     /// The secret-free detail sentence of the event (server side: it may tell
@@ -157,7 +156,7 @@ const PUBLIC_BASIC_DETAIL: &str = "the user-id or password is not valid";
 
 impl fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.body_text)
+        f.write_str(&self.public_text())
     }
 }
 
