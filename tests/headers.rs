@@ -139,7 +139,8 @@ fn header_cases() -> Vec<Case> {
         )
         .rej(401, "unsupported_scheme")
         .scheme("digest")
-        .detail("digest scheme is not supported; this server accepts Bearer"),
+        .detail("\"digest\" authentication scheme (the first word of the Authorization header) is not supported; this server accepts Bearer")
+        .hint("another kind of server"),
         Case::auth("H-17 DIGEST upper-case", "DIGEST x=1")
             .rej(401, "unsupported_scheme")
             .scheme("digest"),
@@ -148,13 +149,17 @@ fn header_cases() -> Vec<Case> {
             .scheme("negotiate"),
         Case::auth("H-19 Token abc", "Token abc")
             .rej(401, "unsupported_scheme")
-            .scheme("token"),
+            .scheme("token")
+            .detail("\"token\" authentication scheme")
+            .hint("`Authorization: Bearer <token>`"),
         Case::auth("H-19 JWT a.b.c", "JWT a.b.c")
             .rej(401, "unsupported_scheme")
-            .scheme("jwt"),
+            .scheme("jwt")
+            .hint("same credential with the Bearer scheme"),
         Case::auth("H-19 Bearerabc x", "Bearerabc x")
             .rej(401, "unsupported_scheme")
-            .scheme("bearerabc"),
+            .scheme("bearerabc")
+            .no_hint(),
         Case::auth("H-19 Bearer-abc", "Bearer-abc")
             .rej(401, "unsupported_scheme")
             .scheme("unknown"),

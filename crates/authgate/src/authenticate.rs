@@ -293,11 +293,40 @@ impl Shared {
                 format!("the Authorization header does not start with a supported scheme; this server accepts {accepted}"),
             )
             .hint("send `Authorization: Bearer <token>`; a bare token without the `Bearer ` prefix is not accepted"),
-            _ => Failure::new(
-                Reason::UnsupportedScheme,
-                label,
-                format!("the {} scheme is not supported; this server accepts {accepted}", label.as_str()),
+            _ => {
+                let f = Failure::new(
+                    Reason::UnsupportedScheme,
+                    label,
+                    format!(
+                        "the \"{}\" authentication scheme (the first word of the Authorization header) is not supported; this server accepts {accepted}",
+                        label.as_str()
+                    ),
+                );
+                match self.scheme_hint(label.as_str()) {
+                    Some(hint) => f.hint(hint),
+                    None => f,
+                }
+            }
+        }
+    }
+
+    /// A hint for a scheme that is often sent by mistake.
+    fn scheme_hint(&self, scheme: &str) -> Option<&'static str> {
+        match scheme {
+            // `Authorization: Token <key>` (Django REST framework, GitHub's old
+            // form), `JWT <token>` (old flask-jwt), `ApiKey`, `Key`: the same
+            // credential under another name.
+            "token" | "jwt" | "apikey" | "api-key" | "key" | "access-token"
+                if self.bearer_enabled() =>
+            {
+                Some(
+                    "send the same credential with the Bearer scheme: `Authorization: Bearer <token>` (RFC 6750 §2.1); the client or its SDK is configured for another API's scheme",
+                )
+            }
+            "digest" | "negotiate" | "ntlm" | "kerberos" | "aws4-hmac-sha256" => Some(
+                "the client is set up for another kind of server; configure it to send a Bearer token or Basic credentials, whichever this server accepts",
             ),
+            _ => None,
         }
     }
 
