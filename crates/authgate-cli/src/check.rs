@@ -11,10 +11,7 @@ use crate::CheckArgs;
 use crate::toml_info::{self, KeyEntry, KeySource};
 use crate::util::{self, CmdResult, EXIT_OK, EXIT_USAGE, clean};
 
-/// Stands in for unset secrets so the rest of the file can still be checked: long
-/// enough for HS512, valid as raw text and as base64. Never printed.
-const PLACEHOLDER: &str =
-    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+use crate::util::PLACEHOLDER;
 
 pub(crate) fn run(args: &CheckArgs) -> CmdResult {
     let path = &args.file;

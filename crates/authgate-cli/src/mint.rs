@@ -21,7 +21,11 @@ pub(crate) fn run(args: &MintArgs) -> CmdResult {
     let path = &args.config;
     let text = util::read_config_text(path)?;
     let base = util::base_dir(path);
-    let cfg = AuthConfig::from_toml_str(&text, &base).map_err(|e| Fail::config(path, &e))?;
+    // Only the key being minted with needs its material: an HMAC key's unset
+    // variable elsewhere in the file gets a placeholder (an HMAC key minted
+    // with reads its real secret in `hmac_secret`, which refuses an unset one).
+    let cfg = AuthConfig::from_toml_str_with_env(&text, &base, &util::env_or_placeholder)
+        .map_err(|e| Fail::config(path, &e))?;
     let summary = cfg.summary();
     let Some(jwt) = &summary.jwt else {
         return Err(Fail::usage(format!(
@@ -105,7 +109,8 @@ pub(crate) fn run(args: &MintArgs) -> CmdResult {
         let text = toml_info::without_remote_keys(&text).ok_or_else(|| {
             Fail::usage("cannot re-read the configuration without its remote key set")
         })?;
-        AuthConfig::from_toml_str(&text, &base).map_err(|e| Fail::config(path, &e))?
+        AuthConfig::from_toml_str_with_env(&text, &base, &util::env_or_placeholder)
+            .map_err(|e| Fail::config(path, &e))?
     } else {
         cfg
     };

@@ -72,6 +72,20 @@ pub(crate) fn read_config_text(path: &Path) -> Result<String, Fail> {
     })
 }
 
+/// Stands in for unset secrets so the rest of the file can still be used: long
+/// enough for HS512, valid as raw text and as base64. Never printed, never a key
+/// anything is signed with.
+pub(crate) const PLACEHOLDER: &str =
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+/// The process environment, with [`PLACEHOLDER`] for unset or empty variables.
+pub(crate) fn env_or_placeholder(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| Some(PLACEHOLDER.to_owned()))
+}
+
 /// Loads a configuration exactly as the server does (`AuthConfig::from_toml_file`).
 pub(crate) fn load_config(path: &Path) -> Result<AuthConfig, Fail> {
     let text = read_config_text(path)?;

@@ -1203,6 +1203,41 @@ public_key_pem_file = "{ed}"
     )
 }
 
+/// Minting with an RSA, EC or Ed25519 key needs only that key: an HMAC key's
+/// unset variable elsewhere in the file does not stop it. The HMAC key itself
+/// still needs its secret.
+#[test]
+fn token_mint_with_a_public_key_needs_no_unrelated_hmac_secret() {
+    let fx = Fixture::new(&mint_config(), "");
+    let pk = key_str("rsa.pem");
+    let out = run(
+        &[
+            "token",
+            "mint",
+            "--config",
+            fx.config(),
+            "--key",
+            "rsa-2026",
+            "--private-key",
+            &pk,
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout.trim().split('.').count(), 3, "{out:?}");
+    let hmac = run(
+        &["token", "mint", "--config", fx.config(), "--key", "hmac-1"],
+        None,
+        &[],
+    );
+    assert_eq!(hmac.code, 2, "{hmac:?}");
+    assert!(
+        hmac.stderr.contains("bearer.jwt.keys[0].secret_env"),
+        "{hmac:?}"
+    );
+}
+
 #[test]
 fn token_mint_output_passes_explain() {
     let fx = Fixture::new(&mint_config(), "");
