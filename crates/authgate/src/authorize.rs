@@ -617,7 +617,7 @@ fn scope_hint(principal: &Principal, granted: &str) -> String {
         }
         Scheme::Bearer => {
             if granted.is_empty() {
-                "the token grants no scopes: request a token with the required scope, or check bearer.jwt.scope_claim".to_owned()
+                "the token grants no scopes: request a token with the required scope, or check bearer.jwt.scope_claim (JwtConfig::scope_claim)".to_owned()
             } else {
                 format!("the token grants [{granted}]; request a token with the required scope")
             }

@@ -220,7 +220,7 @@ impl JwtVerifier {
         );
         match parsed {
             Some(alg) => f.hint(format!(
-                "if the issuer really signs with {alg}, add it to bearer.jwt.algorithms (with a matching key)"
+                "if the issuer really signs with {alg}, add it to bearer.jwt.algorithms (in code: JwtConfig::new) with a matching key"
             )),
             None => f.hint("the alg is not a JWS algorithm authgate supports (names are case-sensitive)"),
         }
@@ -477,7 +477,7 @@ impl JwtVerifier {
                 "the token is meant for an audience, but this server has no audience configured (RFC 7519 §4.1.3)",
             )
             .hint(format!(
-                "set bearer.jwt.audience to this API's identifier (\"{}\" if this token is meant for it)",
+                "set bearer.jwt.audience (in code: JwtConfig::audience) to this API's identifier (\"{}\" if this token is meant for it)",
                 clean(&aud[0])
             )));
         }
@@ -497,7 +497,7 @@ impl JwtVerifier {
         Err(f.hint(format!(
             "the token was issued for another API or environment (staging vs production?); request a token for \"{}\"{}",
             expected.join("\" or \""),
-            if aud.is_empty() { String::new() } else { format!(" or add \"{}\" to bearer.jwt.audience", shown.join("\", \"")) }
+            if aud.is_empty() { String::new() } else { format!(" or add \"{}\" to bearer.jwt.audience (JwtConfig::audience)", shown.join("\", \"")) }
         )))
     }
 }
@@ -584,7 +584,7 @@ fn with_verified_claims(mut f: Failure, claims: &Claims<'_>) -> Failure {
 fn skew_hint(f: Failure, ahead: i64, leeway: u64) -> Failure {
     if ahead <= SKEW_HINT_SECS {
         f.hint(format!(
-            "only {ahead} s ahead: probably clock skew between the issuer and this server; sync both with NTP or raise leeway_secs (now {leeway})"
+            "only {ahead} s ahead: probably clock skew between the issuer and this server; sync both with NTP or raise leeway_secs (in code: AuthConfigBuilder::leeway_secs; now {leeway})"
         ))
     } else {
         f.hint(
@@ -596,12 +596,12 @@ fn skew_hint(f: Failure, ahead: i64, leeway: u64) -> Failure {
 fn issuer_hint(iss: &str, expected: &[String]) -> String {
     let trim = |s: &str| s.trim_end_matches('/').to_owned();
     if expected.iter().any(|e| trim(e) == trim(iss)) {
-        "the issuers differ only in a trailing slash; iss is compared exactly (RFC 7519 §7.3), so configure bearer.jwt.issuer exactly as tokens carry it".to_owned()
+        "the issuers differ only in a trailing slash; iss is compared exactly (RFC 7519 §7.3), so configure bearer.jwt.issuer (JwtConfig::issuer) exactly as tokens carry it".to_owned()
     } else if expected.iter().any(|e| e.eq_ignore_ascii_case(iss)) {
         "the issuers differ only in letter case; iss is compared exactly (RFC 7519 §7.3)".to_owned()
     } else {
         format!(
-            "the token comes from another issuer: often a token from another environment (staging vs production) or tenant; use a token from {} or add this issuer to bearer.jwt.issuer",
+            "the token comes from another issuer: often a token from another environment (staging vs production) or tenant; use a token from {} or add this issuer to bearer.jwt.issuer (JwtConfig::issuer)",
             expected.join(" or ")
         )
     }
