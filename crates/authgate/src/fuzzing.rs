@@ -23,7 +23,7 @@ pub fn object(bytes: &[u8]) -> bool {
 /// when it is anything else (Bearer, malformed, another scheme).
 pub fn basic_credentials(value: &HeaderValue) -> Option<(String, String)> {
     match crate::credentials::parse_value(value) {
-        crate::credentials::Credentials::Basic(c) => Some((c.user, c.password)),
+        crate::credentials::Credentials::Basic(c) => Some((c.user, c.password.to_string())),
         _ => None,
     }
 }

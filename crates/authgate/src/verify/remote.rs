@@ -705,7 +705,7 @@ fn parse_jwk_set(body: &[u8], host: &str, seen: bool) -> Result<Vec<JwtKey>, Fai
 /// [`parse_jwk_set`] for the fuzz targets (`--cfg fuzzing` builds only).
 #[cfg(fuzzing)]
 pub(crate) fn fuzz_parse_jwk_set(body: &[u8]) -> Option<Vec<JwtKey>> {
-    parse_jwk_set(body, "fuzz.invalid").ok()
+    parse_jwk_set(body, "fuzz.invalid", true).ok()
 }
 
 #[cfg(test)]
