@@ -178,3 +178,30 @@ async fn trace_and_compression_layers_fit_on_either_side() {
         assert_eq!(no.json()["reason"], "token_malformed", "{name}");
     }
 }
+
+/// Polling the response future again after it completed (a broken `Future`
+/// contract on the caller's side) answers an empty 500 instead of panicking, on
+/// the immediate path and on the one that waited for a password hash.
+#[tokio::test(flavor = "current_thread")]
+async fn a_completed_future_polled_again_does_not_panic() {
+    use tower::Service as _;
+    let inner = tower::service_fn(|_req: Request<()>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+    });
+    let mut svc = AuthLayer::new(config()).layer(inner);
+    for authorization in ["Bearer x.y.z".to_owned(), basic_value(USER, "wrong")] {
+        let req = Request::get("/")
+            .header("authorization", &authorization)
+            .body(())
+            .unwrap();
+        let mut fut = Box::pin(svc.ready().await.unwrap().call(req));
+        let first = fut.as_mut().await.unwrap();
+        assert_eq!(first.status(), StatusCode::UNAUTHORIZED, "{authorization}");
+        let again = fut.as_mut().await.unwrap();
+        assert_eq!(
+            again.status(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{authorization}"
+        );
+    }
+}

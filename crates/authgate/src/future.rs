@@ -155,6 +155,9 @@ where
                         }
                         Err(failure) => {
                             let response = crate::service::reject(shared, &failure, &req);
+                            // Done: a poll after completion must not resume the
+                            // finished verification.
+                            this.kind.set(Kind::Rejected { response: None });
                             return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
                         }
                     }
