@@ -124,19 +124,6 @@ fn assert_basic_challenge(resp: &Resp) {
     );
 }
 
-/// Status, headers (without `Date`) and body.
-type Comparable = (u16, Vec<(String, Vec<u8>)>, Vec<u8>);
-
-fn comparable(resp: &Resp) -> Comparable {
-    let headers = resp
-        .headers
-        .iter()
-        .filter(|(n, _)| *n != http::header::DATE)
-        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
-        .collect();
-    (resp.status, headers, resp.body.to_vec())
-}
-
 /// The rejection events (message `authentication failed`) captured so far.
 fn rejections(cap: &common::Captured) -> Vec<Value> {
     cap.authgate_events()
@@ -268,8 +255,8 @@ async fn unknown_user_and_wrong_password_look_the_same_to_the_client() {
     assert_basic_challenge(&unknown);
     assert_eq!(unknown.json()["reason"], "invalid_credentials");
     assert_eq!(
-        comparable(&unknown),
-        comparable(&wrong),
+        common::comparable(&unknown),
+        common::comparable(&wrong),
         "byte-identical except Date"
     );
 

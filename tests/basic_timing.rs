@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::PasswordHasher as _;
 use authgate::{AuthConfig, AuthLayer, BasicConfig, Principal};
 use axum::{Router, routing::get};
-use common::{Resp, basic, hdrs, serve};
+use common::{basic, hdrs, serve};
 
 /// Tries per kind of failure (the contract asks for at least 100).
 const TRIES: usize = 110;
@@ -70,19 +70,6 @@ fn app(basic_cfg: BasicConfig) -> Router {
         .layer(AuthLayer::new(cfg))
 }
 
-/// Status, headers (without `Date`) and body.
-type Comparable = (u16, Vec<(String, Vec<u8>)>, Vec<u8>);
-
-fn comparable(resp: &Resp) -> Comparable {
-    let headers = resp
-        .headers
-        .iter()
-        .filter(|(n, _)| *n != http::header::DATE)
-        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
-        .collect();
-    (resp.status, headers, resp.body.to_vec())
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -111,12 +98,12 @@ async fn every_failure_takes_as_long_whatever_the_users_hash() {
     }
 
     // Byte-identical answers, and a warm-up round.
-    let mut first: Vec<Comparable> = Vec::new();
+    let mut first: Vec<common::Comparable> = Vec::new();
     for (_, user, pw) in kinds {
         let h = [basic(user, pw)];
         let resp = common::get(addr, "/api/whoami", &hdrs(&h)).await;
         assert_eq!(resp.status, 401);
-        first.push(comparable(&resp));
+        first.push(common::comparable(&resp));
     }
     for (i, c) in first.iter().enumerate().skip(1) {
         assert_eq!(

@@ -676,6 +676,21 @@ pub async fn request(
     with_timeout(fut).await
 }
 
+/// A response's status, headers (without `Date`) and body: what two answers
+/// must share to be indistinguishable to a client.
+pub type Comparable = (u16, Vec<(String, Vec<u8>)>, Vec<u8>);
+
+/// [`Comparable`] of `resp`.
+pub fn comparable(resp: &Resp) -> Comparable {
+    let headers = resp
+        .headers
+        .iter()
+        .filter(|(n, _)| *n != http::header::DATE)
+        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+        .collect();
+    (resp.status, headers, resp.body.to_vec())
+}
+
 /// `Authorization: Bearer <token>` as a header pair for [`get`].
 pub fn bearer(token: &str) -> (&'static str, Vec<u8>) {
     ("authorization", format!("Bearer {token}").into_bytes())

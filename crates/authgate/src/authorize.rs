@@ -377,7 +377,7 @@ impl<S: fmt::Debug, P: fmt::Debug> fmt::Debug for Authorize<S, P> {
 #[allow(clippy::large_enum_variant)] // built once per request and matched at once; `Check` is the common case
 enum Precheck<'a> {
     /// Answer at once (no `AuthLayer` in front, no principal).
-    Respond(Option<Failure>, Option<Arc<crate::authenticate::Shared>>),
+    Respond(Failure, Option<Arc<crate::authenticate::Shared>>),
     /// Let through without a policy check (a CORS preflight).
     Pass,
     /// Check the policy for this principal.
@@ -387,22 +387,22 @@ enum Precheck<'a> {
 fn precheck<B>(req: &Request<B>) -> Precheck<'_> {
     let Some(shared) = context(req.extensions()) else {
         return Precheck::Respond(
-            Some(Failure::new(
+            Failure::new(
                 Reason::InternalError,
                 SchemeLabel::None,
                 "an authorization layer ran without an AuthLayer before it; add .layer(AuthLayer::new(cfg)) outside it",
-            )),
+            ),
             None,
         );
     };
     match req.extensions().get::<Principal>() {
         None if shared.is_preflight_pass(req.method(), req.uri(), req.headers()) => Precheck::Pass,
         None => Precheck::Respond(
-            Some(Failure::new(
+            Failure::new(
                 Reason::MissingCredentials,
                 SchemeLabel::None,
                 "this route requires authentication and the request has no credentials",
-            )),
+            ),
             Some(shared),
         ),
         Some(principal) => Precheck::Check(shared, principal),
@@ -441,7 +441,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (failure, shared) = match precheck(&req) {
-            Precheck::Respond(failure, shared) => (failure, shared),
+            Precheck::Respond(failure, shared) => (Some(failure), shared),
             Precheck::Pass => (None, None),
             Precheck::Check(shared, principal) => {
                 let access = AccessRequest {
@@ -480,8 +480,8 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (shared, principal) = match precheck(&req) {
-            Precheck::Respond(Some(f), shared) => return refuse(&f, shared.as_deref(), &req),
-            Precheck::Respond(None, _) | Precheck::Pass => {
+            Precheck::Respond(f, shared) => return refuse(&f, shared.as_deref(), &req),
+            Precheck::Pass => {
                 return ResponseFuture::inner(self.inner.call(req));
             }
             Precheck::Check(shared, principal) => (shared, principal),
