@@ -97,14 +97,13 @@ impl Responder {
                 HeaderValue::from_static("application/problem+json"),
             );
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            // A full Basic queue drains within a second or so; keys take longer.
-            let retry_after = if f.reason == Reason::VerifierBusy {
-                HeaderValue::from_static("1")
-            } else {
-                self.retry_after.clone()
-            };
-            headers.insert(RETRY_AFTER, retry_after);
+        // RFC 9110 §10.2.3: when the client may try again. A failure that knows
+        // (a limit window, a full queue) says so; other 503s use the layer's
+        // estimate of when a new fetch of the key set may start.
+        if let Some(secs) = f.retry_after_secs {
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(RETRY_AFTER, self.retry_after.clone());
         }
         let rejection = AuthRejection::from_failure(f, status);
         let Some(renderer) = &self.renderer else {

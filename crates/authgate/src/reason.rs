@@ -57,6 +57,18 @@ pub enum Reason {
     /// The Basic password-hash queue is full (`basic.max_pending`); answered at once
     /// with 503 and `Retry-After`.
     VerifierBusy,
+    /// Authenticated, but the route needs a stronger or more recent login (`acr` /
+    /// `auth_time`, RFC 9470).
+    InsufficientUserAuthentication,
+    /// An opaque token the introspection endpoint calls inactive (RFC 7662 §2.2).
+    TokenInactive,
+    /// Too many failed attempts for this user-id or client address; answered with
+    /// 429 and `Retry-After` before any password hash or signature is computed.
+    TooManyAttempts,
+    /// The introspection endpoint cannot be reached and no answer is cached.
+    IntrospectionUnavailable,
+    /// The shared state store is down and the configuration says fail closed.
+    StateUnavailable,
 }
 
 /// The `error` parameter of a Bearer challenge (RFC 6750 §3.1).
@@ -69,6 +81,9 @@ pub enum BearerError {
     InvalidToken,
     /// `insufficient_scope`: the token lacks a required scope (403).
     InsufficientScope,
+    /// `insufficient_user_authentication`: the login behind the token is not strong
+    /// or recent enough for this resource (401, RFC 9470 §3).
+    InsufficientUserAuthentication,
 }
 
 impl BearerError {
@@ -78,6 +93,7 @@ impl BearerError {
             BearerError::InvalidRequest => "invalid_request",
             BearerError::InvalidToken => "invalid_token",
             BearerError::InsufficientScope => "insufficient_scope",
+            BearerError::InsufficientUserAuthentication => "insufficient_user_authentication",
         }
     }
 }
@@ -106,7 +122,12 @@ const ALL: &[Reason] = &[
     Reason::AccessDenied,
     Reason::KeySetUnavailable,
     Reason::InternalError,
+    Reason::InsufficientUserAuthentication,
+    Reason::TokenInactive,
+    Reason::TooManyAttempts,
     Reason::VerifierBusy,
+    Reason::IntrospectionUnavailable,
+    Reason::StateUnavailable,
 ];
 
 impl Reason {
@@ -141,6 +162,11 @@ impl Reason {
             Reason::KeySetUnavailable => "key_set_unavailable",
             Reason::InternalError => "internal_error",
             Reason::VerifierBusy => "verifier_busy",
+            Reason::InsufficientUserAuthentication => "insufficient_user_authentication",
+            Reason::TokenInactive => "token_inactive",
+            Reason::TooManyAttempts => "too_many_attempts",
+            Reason::IntrospectionUnavailable => "introspection_unavailable",
+            Reason::StateUnavailable => "state_unavailable",
         }
     }
 
@@ -161,7 +187,11 @@ impl Reason {
         match self {
             Reason::MalformedCredentials | Reason::MultipleCredentials => StatusCode::BAD_REQUEST,
             Reason::InsufficientScope | Reason::AccessDenied => StatusCode::FORBIDDEN,
-            Reason::KeySetUnavailable | Reason::VerifierBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Reason::KeySetUnavailable
+            | Reason::VerifierBusy
+            | Reason::IntrospectionUnavailable
+            | Reason::StateUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Reason::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             Reason::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             Reason::MissingCredentials
             | Reason::UnsupportedScheme
@@ -178,7 +208,9 @@ impl Reason {
             | Reason::TokenRevoked
             | Reason::UnknownApiKey
             | Reason::UnknownUser
-            | Reason::WrongPassword => StatusCode::UNAUTHORIZED,
+            | Reason::WrongPassword
+            | Reason::InsufficientUserAuthentication
+            | Reason::TokenInactive => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -212,8 +244,12 @@ impl Reason {
             | Reason::AudienceMismatch
             | Reason::MissingClaim
             | Reason::TokenRevoked
-            | Reason::UnknownApiKey => Some(BearerError::InvalidToken),
+            | Reason::UnknownApiKey
+            | Reason::TokenInactive => Some(BearerError::InvalidToken),
             Reason::InsufficientScope => Some(BearerError::InsufficientScope),
+            Reason::InsufficientUserAuthentication => {
+                Some(BearerError::InsufficientUserAuthentication)
+            }
             Reason::MissingCredentials
             | Reason::UnsupportedScheme
             | Reason::UnknownUser
@@ -221,7 +257,10 @@ impl Reason {
             | Reason::AccessDenied
             | Reason::KeySetUnavailable
             | Reason::InternalError
-            | Reason::VerifierBusy => None,
+            | Reason::VerifierBusy
+            | Reason::TooManyAttempts
+            | Reason::IntrospectionUnavailable
+            | Reason::StateUnavailable => None,
         }
     }
 
@@ -252,14 +291,21 @@ impl Reason {
             | Reason::AccessDenied
             | Reason::KeySetUnavailable
             | Reason::InternalError
-            | Reason::VerifierBusy => false,
+            | Reason::VerifierBusy
+            | Reason::InsufficientUserAuthentication
+            | Reason::TokenInactive
+            | Reason::TooManyAttempts
+            | Reason::IntrospectionUnavailable
+            | Reason::StateUnavailable => false,
         }
     }
 
-    /// The `auth.outcome` event field: `unauthenticated`, `forbidden` or `unavailable`.
+    /// The `auth.outcome` event field: `unauthenticated`, `forbidden`, `limited` or
+    /// `unavailable`.
     pub fn outcome(self) -> &'static str {
         match self.status() {
             StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::TOO_MANY_REQUESTS => "limited",
             s if s.is_server_error() => "unavailable",
             _ => "unauthenticated",
         }
@@ -277,7 +323,7 @@ mod tests {
     use super::*;
 
     /// The documented reason table, row by row: code and status.
-    const REASON_TABLE: [(&str, u16); 23] = [
+    const REASON_TABLE: [(&str, u16); 28] = [
         ("missing_credentials", 401),
         ("unsupported_scheme", 401),
         ("malformed_credentials", 400),
@@ -300,7 +346,12 @@ mod tests {
         ("access_denied", 403),
         ("key_set_unavailable", 503),
         ("internal_error", 500),
+        ("insufficient_user_authentication", 401),
+        ("token_inactive", 401),
+        ("too_many_attempts", 429),
         ("verifier_busy", 503),
+        ("introspection_unavailable", 503),
+        ("state_unavailable", 503),
     ];
 
     #[test]
@@ -336,6 +387,9 @@ mod tests {
             let expected = match reason.status().as_u16() {
                 400 => Some(BearerError::InvalidRequest),
                 403 if reason == Reason::InsufficientScope => Some(BearerError::InsufficientScope),
+                401 if reason == Reason::InsufficientUserAuthentication => {
+                    Some(BearerError::InsufficientUserAuthentication)
+                }
                 401 if matches!(
                     reason,
                     Reason::MissingCredentials

@@ -32,6 +32,9 @@ pub(crate) struct Failure {
     /// No key could be selected for the token (kid unknown or no key fits): a
     /// remote key set may know it after a refetch.
     pub(crate) key_missing: bool,
+    /// `Retry-After` seconds for this answer (429 and some 503s); `None` leaves the
+    /// layer's default for 503 answers and no header otherwise.
+    pub(crate) retry_after_secs: Option<u64>,
 }
 
 impl Failure {
@@ -58,7 +61,14 @@ impl Failure {
             required_scopes: None,
             granted_scopes: None,
             key_missing: false,
+            retry_after_secs: None,
         }
+    }
+
+    /// Sets the `Retry-After` seconds of the answer (RFC 9110 §10.2.3).
+    pub(crate) fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 
     pub(crate) fn hint(mut self, hint: impl Into<Cow<'static, str>>) -> Self {

@@ -365,6 +365,8 @@ fn verifier_busy(max_pending: usize) -> Failure {
     .hint(
         "more Basic logins arrive than the hashing threads can check (a burst or a password-guessing flood); raise basic.max_pending (BasicConfig::max_pending) or add capacity (CPUs, instances, basic.max_concurrent); clients may retry after 1 s",
     )
+    // A full queue drains within a second or so.
+    .retry_after(1)
 }
 
 #[cfg(feature = "basic")]
