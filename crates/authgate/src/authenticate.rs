@@ -21,7 +21,7 @@ use crate::credentials::{self, Credentials, Missing, Parsed, SchemeLabel};
 use crate::event::{fingerprint_of_bytes, token_fingerprint};
 use crate::principal::Principal;
 use crate::reason::Reason;
-use crate::rejection::Failure;
+use crate::rejection::{Failure, NO_AUTHORIZATION_HEADER};
 use crate::verify::api_key;
 use crate::verify::basic::BasicVerifier;
 use crate::verify::cache::{CachedEntry, Key, TokenCache};
@@ -550,14 +550,14 @@ fn missing(kind: Missing, headers: &HeaderMap) -> Failure {
             .hint("an empty header is often `Bearer $TOKEN` with the variable unset, or a proxy blanking it"),
         Missing::QueryToken => f("the request has no Authorization header; a token in the access_token query parameter is never accepted")
             .hint("send the token as `Authorization: Bearer <token>`; query tokens leak into logs and caches (RFC 6750 §2.3, §5.3)"),
-        Missing::NoHeader if headers.contains_key(PROXY_AUTHORIZATION) => f("the request has no Authorization header")
+        Missing::NoHeader if headers.contains_key(PROXY_AUTHORIZATION) => f(NO_AUTHORIZATION_HEADER)
             .hint("the credentials were sent in Proxy-Authorization, which is meant for proxies; send them in Authorization"),
         Missing::NoHeader if headers.contains_key(FORWARDED) || headers.contains_key("x-forwarded-for") => {
-            f("the request has no Authorization header").hint(
+            f(NO_AUTHORIZATION_HEADER).hint(
                 "the request came through a proxy (Forwarded / X-Forwarded-For present) that may have stripped the Authorization header; check that the proxy passes it on",
             )
         }
-        Missing::NoHeader => f("the request has no Authorization header"),
+        Missing::NoHeader => f(NO_AUTHORIZATION_HEADER),
     }
 }
 

@@ -10,7 +10,7 @@ use http::{HeaderValue, Response, StatusCode};
 
 use crate::credentials::SchemeLabel;
 use crate::reason::{BearerError, Reason};
-use crate::rejection::{AuthRejection, Failure, RejectionResponse};
+use crate::rejection::{AuthRejection, Failure, NO_AUTHORIZATION_HEADER, RejectionResponse};
 
 /// Seconds a client should wait before retrying a 503, unless the remote key set's
 /// refetch cooldown says otherwise.
@@ -24,6 +24,10 @@ pub(crate) struct Responder {
     basic: Option<HeaderValue>,
     problem_body: bool,
     retry_after: HeaderValue,
+    /// The problem body of the most common rejection, a request with no
+    /// `Authorization` header: it depends on nothing in the request, so it is
+    /// written once and shared (a reference count per response, no allocation).
+    no_header_body: Bytes,
     /// The application's own rendering of rejections, if any.
     renderer: Option<Arc<dyn RejectionResponse>>,
 }
@@ -52,6 +56,14 @@ impl Responder {
                 .flatten(),
             problem_body,
             retry_after: HeaderValue::from(DEFAULT_RETRY_AFTER_SECS),
+            no_header_body: problem_json(
+                StatusCode::UNAUTHORIZED,
+                &Failure::new(
+                    Reason::MissingCredentials,
+                    SchemeLabel::None,
+                    NO_AUTHORIZATION_HEADER,
+                ),
+            ),
             renderer: None,
         }
     }
@@ -79,10 +91,12 @@ impl Responder {
     /// The full rejection response for `f`.
     pub(crate) fn respond<B: From<Bytes>>(&self, f: &Failure) -> Response<B> {
         let status = Self::status(f);
-        let body = if self.problem_body {
-            problem_json(status, f)
-        } else {
+        let body = if !self.problem_body {
             Bytes::new()
+        } else if f.reason == Reason::MissingCredentials && f.detail == NO_AUTHORIZATION_HEADER {
+            self.no_header_body.clone()
+        } else {
+            problem_json(status, f)
         };
         let mut res = Response::new(B::from(body));
         *res.status_mut() = status;
@@ -281,6 +295,42 @@ fn problem_json(status: StatusCode, f: &Failure) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The body written once for a request without `Authorization` is the body
+    /// `problem_json` writes for it, with or without a hint (hints stay in the log).
+    #[test]
+    fn the_shared_no_header_body_is_the_written_one() {
+        let responder = Responder::new("api", true, true, true);
+        let plain = Failure::new(
+            Reason::MissingCredentials,
+            SchemeLabel::None,
+            NO_AUTHORIZATION_HEADER,
+        );
+        let hinted = plain.clone().hint("the request came through a proxy");
+        let written = problem_json(StatusCode::UNAUTHORIZED, &plain);
+        assert!(
+            std::str::from_utf8(&written)
+                .unwrap()
+                .contains("no Authorization header")
+        );
+        for f in [&plain, &hinted] {
+            let res: Response<Bytes> = responder.respond(f);
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(res.body(), &written);
+        }
+        // Another missing-credentials detail is written for itself.
+        let empty = Failure::new(
+            Reason::MissingCredentials,
+            SchemeLabel::None,
+            "the Authorization header is present but empty",
+        );
+        let res: Response<Bytes> = responder.respond(&empty);
+        assert!(
+            std::str::from_utf8(res.body())
+                .unwrap()
+                .contains("present but empty")
+        );
+    }
 
     #[test]
     fn description_keeps_to_rfc6750_characters() {

@@ -87,6 +87,10 @@ impl Failure {
     }
 }
 
+/// The detail of a request that has no `Authorization` header (with or without a
+/// hint): the commonest rejection, whose body the responder writes only once.
+pub(crate) const NO_AUTHORIZATION_HEADER: &str = "the request has no Authorization header";
+
 /// Why authgate refused a request.
 ///
 /// Rejection responses carry it in their extensions, so outer layers (metrics,
@@ -125,7 +129,7 @@ impl AuthRejection {
         }
     }
 
-    /// The status of the response: 400, 401, 403, 500 or 503.
+    /// The status of the response: 400, 401, 403, 429, 500 or 503.
     pub fn status(&self) -> http::StatusCode {
         self.status
     }
