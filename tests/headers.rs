@@ -156,10 +156,11 @@ fn header_cases() -> Vec<Case> {
             .rej(401, "unsupported_scheme")
             .scheme("jwt")
             .hint("same credential with the Bearer scheme"),
+        // The first word holds the token: it is not logged.
         Case::auth("H-19 Bearerabc x", "Bearerabc x")
             .rej(401, "unsupported_scheme")
-            .scheme("bearerabc")
-            .no_hint(),
+            .scheme("unknown")
+            .hint("without the `Bearer ` prefix"),
         Case::auth("H-19 Bearer-abc", "Bearer-abc")
             .rej(401, "unsupported_scheme")
             .scheme("unknown"),
@@ -175,7 +176,7 @@ fn header_cases() -> Vec<Case> {
             .detail("single space"),
         Case::auth("H-21 5000-char scheme", format!("{} x", "A".repeat(5000)))
             .rej(401, "unsupported_scheme")
-            .scheme("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…"),
+            .scheme("unknown"),
         Case::auth("H-22 obs-text in token", b"Bearer tok\xC3\xA9n".to_vec())
             .bad_request()
             .detail("b64token"),

@@ -292,7 +292,7 @@ impl Shared {
                 label,
                 format!("the Authorization header does not start with a supported scheme; this server accepts {accepted}"),
             )
-            .hint("send `Authorization: Bearer <token>`; a bare token without the `Bearer ` prefix is not accepted"),
+            .hint("send `Authorization: Bearer <token>`: either a token was sent without the `Bearer ` prefix, or with a scheme authgate does not know (its name is not logged, since the header's first word may be a credential)"),
             _ => {
                 let f = Failure::new(
                     Reason::UnsupportedScheme,

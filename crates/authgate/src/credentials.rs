@@ -446,17 +446,58 @@ fn scheme_label(value: &HeaderValue) -> SchemeLabel {
 /// header's leading run of tchar, `rest` what follows it.
 ///
 /// Only a word followed by a space is a scheme name (`auth-scheme 1*SP …`, RFC
-/// 9110 §11.4). A value with no space after its first word is `unknown`: it is
-/// more often a token sent without its scheme than a scheme sent alone, and a
-/// token must never reach a log. So is a first word with a `.` in it, which no
-/// registered scheme has and every JWT does (a JWT sent bare, then something
-/// else).
+/// 9110 §11.4), and only a name from [`KNOWN_SCHEMES`] is logged. Anything else
+/// is `unknown`: a value with no space after its first word is more often a token
+/// sent without its scheme than a scheme sent alone, and a first word followed by
+/// a space may still be a credential (`<api-key> x`, a password pasted in the
+/// wrong field). A credential must never reach a log, so a word authgate does not
+/// know is never written.
 fn other_scheme_name(scheme: &[u8], rest: &[u8]) -> SchemeName {
-    if scheme.is_empty() || rest.first() != Some(&b' ') || scheme.contains(&b'.') {
+    if rest.first() != Some(&b' ')
+        || !KNOWN_SCHEMES
+            .iter()
+            .any(|known| known.as_bytes().eq_ignore_ascii_case(scheme))
+    {
         return SchemeName::UNKNOWN;
     }
     SchemeName::from_ascii(scheme)
 }
+
+/// Scheme names logged as such when they are not enabled: the IANA HTTP
+/// Authentication Scheme Registry (RFC 9110 §16.4.1) and the unregistered names
+/// clients commonly send by mistake (`Token`, `JWT`, `ApiKey`, vendor schemes).
+const KNOWN_SCHEMES: &[&str] = &[
+    // IANA registry.
+    "basic",
+    "bearer",
+    "concealed",
+    "digest",
+    "dpop",
+    "gnap",
+    "hoba",
+    "mutual",
+    "negotiate",
+    "oauth",
+    "privatetoken",
+    "scram-sha-1",
+    "scram-sha-256",
+    "vapid",
+    // Common outside the registry.
+    "access-token",
+    "api-key",
+    "apikey",
+    "aws4-hmac-sha256",
+    "hawk",
+    "hmac",
+    "jwt",
+    "kerberos",
+    "key",
+    "mac",
+    "ntlm",
+    "signature",
+    "ssws",
+    "token",
+];
 
 pub(crate) fn has_query_token(uri: &Uri) -> bool {
     let Some(query) = uri.query() else {
@@ -725,13 +766,20 @@ mod tests {
         assert_eq!(label(b"Negotiate"), "unknown");
         assert_eq!(label(b"Digest\tx=1"), "unknown");
         assert_eq!(label(b"DIGEST x=1"), "digest");
-        assert_eq!(label(b"X-Custom credential"), "x-custom");
+        assert_eq!(label(b"Token abc"), "token");
+        assert_eq!(label(b"dpop abc"), "dpop");
+        // A word followed by a space may be a credential: only known names.
+        assert_eq!(label(b"X-Custom credential"), "unknown");
+        assert_eq!(label(b"sk_live_51HcQwErTy7uIoP x"), "unknown");
+        assert_eq!(label(b"hunter2 x"), "unknown");
         let long = format!("{} x", "Ab".repeat(50));
-        let got = label(long.as_bytes());
-        assert_eq!(got, format!("{}…", "ab".repeat(16)[..31].to_owned()));
-        assert_eq!(got.chars().count(), SchemeName::MAX_CHARS);
-        let exact = format!("{} x", "Q".repeat(32));
-        assert_eq!(label(exact.as_bytes()), "q".repeat(32));
+        assert_eq!(label(long.as_bytes()), "unknown");
+        // Names are cut to MAX_CHARS with an ellipsis.
+        let cut = SchemeName::from_ascii("Ab".repeat(50).as_bytes());
+        assert_eq!(cut.as_str(), format!("{}…", &"ab".repeat(16)[..31]));
+        assert_eq!(cut.as_str().chars().count(), SchemeName::MAX_CHARS);
+        let exact = SchemeName::from_ascii("Q".repeat(32).as_bytes());
+        assert_eq!(exact.as_str(), "q".repeat(32));
     }
 
     #[test]

@@ -67,13 +67,17 @@ pub(crate) fn must_escape(c: char) -> bool {
 }
 
 /// An event field value from `s`: every [`must_escape`] character written as a
-/// `\u{…}` escape (so one event is always one line, in every log format), then
+/// `\u{…}` escape (so one event is always one line, in every log format) and
+/// every backslash doubled (so an escape in the log is always one of ours), then
 /// cut to [`MAX_FIELD_CHARS`] characters with `…`, never inside an escape.
 /// Borrows `s` when there is nothing to change, the common case.
 pub(crate) fn field(s: &str) -> Cow<'_, str> {
     // Printable ASCII (checked bytewise first: the common case) needs no escape;
-    // only its length can change it.
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(must_escape) {
+    // only its length can change it. A backslash is escaped too (`\\`), so that the text `\u{1b}` sent by a
+    // client cannot pass for an escaped control character in the log.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'\\')
+        || !s.chars().any(|c| c == '\\' || must_escape(c))
+    {
         return cap(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
@@ -82,7 +86,10 @@ pub(crate) fn field(s: &str) -> Cow<'_, str> {
     // characters: where a cut goes, leaving room for the `…`.
     let mut fits = 0usize;
     for c in s.chars() {
-        if must_escape(c) {
+        if c == '\\' {
+            chars += 2;
+            out.push_str("\\\\");
+        } else if must_escape(c) {
             let escape = c.escape_unicode();
             chars += escape.len();
             out.extend(escape);
@@ -280,8 +287,12 @@ mod tests {
             field("a\u{85}b\u{2028}\u{202e}\u{2066}\u{200f}\u{61c}\u{9b}\n\u{7f}"),
             "a\\u{85}b\\u{2028}\\u{202e}\\u{2066}\\u{200f}\\u{61c}\\u{9b}\\u{a}\\u{7f}"
         );
-        // Quotes and backslashes are left to the log format's own quoting.
-        assert_eq!(field("a\"b\\"), "a\"b\\");
+        // Quotes are left to the log format's own quoting; a backslash is
+        // doubled, so a client's literal `\u{1b}` never reads as our escape.
+        assert_eq!(field("a\"b"), "a\"b");
+        assert_eq!(field("a\\b"), "a\\\\b");
+        assert_eq!(field("\\u{1b}[31m"), "\\\\u{1b}[31m");
+        assert_eq!(field("\u{1b}[31m"), "\\u{1b}[31m");
         // Exactly MAX_FIELD_CHARS once escaped: kept whole.
         let exact = format!("{}\u{85}", "x".repeat(MAX_FIELD_CHARS - 6));
         let got = field(&exact);
