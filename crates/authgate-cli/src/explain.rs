@@ -4,7 +4,7 @@ use std::io::{IsTerminal as _, Read as _};
 use std::process::ExitCode;
 
 use authgate::explain::Explanation;
-use authgate::{AuthConfig, AuthLayer, Reason};
+use authgate::{Algorithm, AuthConfig, AuthLayer, JwtConfig, Reason};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::header::AUTHORIZATION;
@@ -17,7 +17,7 @@ use crate::util::{
 use crate::{ExplainArgs, Format};
 
 pub(crate) fn run(args: &ExplainArgs) -> CmdResult {
-    let cfg = util::load_config(&args.config)?;
+    let (cfg, source) = config_of(args)?;
     let input = read_input(args.token.as_deref(), args.basic)?;
     let value = authorization_value(&input, args.basic)?;
     drop(input);
@@ -41,11 +41,13 @@ pub(crate) fn run(args: &ExplainArgs) -> CmdResult {
         cfg
     };
     let remote = cfg.summary().jwt.and_then(|j| j.remote);
+    // A key-set URL given on the command line is meant to be fetched.
+    let fetch = args.fetch_keys || !source.from_file;
     if let Some(remote) = &remote
         && is_bearer
-        && !args.fetch_keys
+        && !fetch
     {
-        let source = remote
+        let remote_source = remote
             .jwks_url
             .as_ref()
             .map(|u| format!("jwks_url {u}"))
@@ -57,14 +59,14 @@ pub(crate) fn run(args: &ExplainArgs) -> CmdResult {
             })
             .unwrap_or_default();
         return Err(Fail::usage(format!(
-            "{} takes keys from a remote key set ({source}), and explain does not go online on its own.\n  Pass --fetch-keys to fetch them first (as the server does at start-up); the answer is then exactly the server's.",
-            args.config.display()
+            "{} takes keys from a remote key set ({remote_source}), and explain does not go online on its own.\n  Pass --fetch-keys to fetch them first (as the server does at start-up); the answer is then exactly the server's.",
+            source.label
         )));
     }
 
-    let explanation = explain(cfg, header, args.fetch_keys && remote.is_some())?;
+    let explanation = explain(cfg, header, fetch && remote.is_some())?;
     match args.format {
-        Format::Text => print_text(&explanation, at, at_given, &args.config),
+        Format::Text => print_text(&explanation, at, at_given, &source.label),
         Format::Json => print_json(&explanation, at),
     }
     Ok(ExitCode::from(if explanation.passed() {
@@ -72,6 +74,75 @@ pub(crate) fn run(args: &ExplainArgs) -> CmdResult {
     } else {
         EXIT_REJECTED
     }))
+}
+
+/// Where the configuration came from.
+struct Source {
+    /// The file, or the flags that describe the configuration.
+    label: String,
+    from_file: bool,
+}
+
+/// The configuration: the file of `--config`, or one built from `--jwks-url` /
+/// `--oidc-issuer`, `--issuer`, `--audience` and `--algorithm`, for a quick look at
+/// an identity provider's token without writing a file.
+fn config_of(args: &ExplainArgs) -> Result<(AuthConfig, Source), Fail> {
+    if let Some(path) = &args.config {
+        let cfg = util::load_config(path)?;
+        let label = path.display().to_string();
+        return Ok((
+            cfg,
+            Source {
+                label,
+                from_file: true,
+            },
+        ));
+    }
+    let names: Vec<&str> = if args.algorithms.is_empty() {
+        vec!["RS256", "PS256", "ES256", "EdDSA"]
+    } else {
+        args.algorithms.iter().map(String::as_str).collect()
+    };
+    let mut algorithms = Vec::with_capacity(names.len());
+    for name in names {
+        algorithms.push(name.parse::<Algorithm>().map_err(|_| {
+            Fail::usage(format!(
+                "--algorithm {}: not a JWS algorithm authgate verifies (HS256, RS256, PS256, ES256, ES384, EdDSA, …; case matters, RFC 7515 §4.1.1)",
+                clean(&truncate(name, 40))
+            ))
+        })?);
+    }
+    let mut jwt = JwtConfig::new(algorithms);
+    let mut label = Vec::new();
+    if let Some(url) = &args.jwks_url {
+        jwt = jwt.jwks_url(url);
+        label.push(format!("--jwks-url {url}"));
+    }
+    if let Some(issuer) = &args.oidc_issuer {
+        jwt = jwt.oidc_issuer(issuer);
+        label.push(format!("--oidc-issuer {issuer}"));
+    }
+    for iss in &args.issuer {
+        jwt = jwt.issuer(iss);
+        label.push(format!("--issuer {iss}"));
+    }
+    for aud in &args.audience {
+        jwt = jwt.audience(aud);
+        label.push(format!("--audience {aud}"));
+    }
+    let cfg = AuthConfig::builder().jwt(jwt).build().map_err(|e| {
+        Fail::usage(format!(
+            "the flags do not make a usable configuration: {}",
+            clean(&e.to_string())
+        ))
+    })?;
+    Ok((
+        cfg,
+        Source {
+            label: clean(&label.join(" ")),
+            from_file: false,
+        },
+    ))
 }
 
 /// Runs the credential through `AuthLayer::explain` (a `GET /` with this
@@ -233,7 +304,7 @@ fn time_note(claim: &str, value: &Value, at: u64) -> Option<String> {
 // Output
 // ---------------------------------------------------------------------------
 
-fn print_text(e: &Explanation, at: u64, at_given: bool, config: &std::path::Path) {
+fn print_text(e: &Explanation, at: u64, at_given: bool, config: &str) {
     let mut out = String::new();
     let verdict = if e.passed() { "PASS" } else { "REJECTED" };
     match e.reason {
@@ -288,7 +359,7 @@ fn print_text(e: &Explanation, at: u64, at_given: bool, config: &std::path::Path
         format!("{} (now)", rfc3339(at as i64))
     };
     field("time", &when);
-    field("config", &config.display().to_string());
+    field("config", config);
 
     if let Some(header) = &e.header {
         out.push_str("\nheader (decoded; not verified by itself):\n");

@@ -45,10 +45,15 @@ Examples:
   printf '%s' 'alice:s3cret' | authgate explain --config authgate.toml --basic -
   # machine-readable:
   authgate explain --config authgate.toml --format json - < token.txt
+  # no file: an identity provider's token against its published keys
+  authgate explain --oidc-issuer https://id.example.com/ --audience orders-api -
 
-Remote keys: a configuration with jwks_url or oidc_issuer makes explain exit 2
+Remote keys: a configuration file with jwks_url or oidc_issuer makes explain exit 2
 for Bearer tokens unless --fetch-keys is given (explain never goes online on its
 own). With --fetch-keys the keys are fetched first, as the server does at start-up.
+Without a file, --jwks-url or --oidc-issuer names the key set, which is fetched;
+--issuer, --audience and --algorithm (default RS256 PS256 ES256 EdDSA) complete
+the configuration.
 
 Output: status, reason, the WWW-Authenticate challenge(s) the server would send,
 detail and hint (as in the server's log event), auth.token_fp (to find the
@@ -148,9 +153,25 @@ enum Format {
 
 #[derive(Debug, Args)]
 struct ExplainArgs {
-    /// The server's configuration file (TOML)
-    #[arg(long, value_name = "FILE")]
-    config: PathBuf,
+    /// The server's configuration file (TOML); or describe it with --jwks-url /
+    /// --oidc-issuer and the flags after them
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["jwks_url", "oidc_issuer"])]
+    config: Option<PathBuf>,
+    /// Without a file: the issuer's JWK Set URL (fetched, like --fetch-keys)
+    #[arg(long, value_name = "URL", conflicts_with_all = ["config", "oidc_issuer"])]
+    jwks_url: Option<String>,
+    /// Without a file: the issuer whose OpenID discovery gives the keys (fetched)
+    #[arg(long, value_name = "URL", conflicts_with = "config")]
+    oidc_issuer: Option<String>,
+    /// Without a file: an expected `iss` (repeat for several)
+    #[arg(long, value_name = "ISS", conflicts_with = "config")]
+    issuer: Vec<String>,
+    /// Without a file: an expected `aud` (repeat for several)
+    #[arg(long, value_name = "AUD", conflicts_with = "config")]
+    audience: Vec<String>,
+    /// Without a file: an allowed `alg` (repeat; default RS256 PS256 ES256 EdDSA)
+    #[arg(long = "algorithm", value_name = "ALG", conflicts_with = "config")]
+    algorithms: Vec<String>,
     /// Evaluate at this time instead of now: RFC 3339 (2026-11-25T10:00:00Z) or unix seconds
     #[arg(long, value_name = "TIME")]
     at: Option<String>,

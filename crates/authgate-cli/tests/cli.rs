@@ -780,6 +780,58 @@ fn explain_fetch_keys_uses_the_remote_key_set() {
     assert_eq!(v["signature_verified"], true);
 }
 
+/// No configuration file: the key set's URL, the issuer and the audience on the
+/// command line, and explain fetches the keys itself.
+#[test]
+fn explain_without_a_file_takes_the_key_set_and_claims_from_flags() {
+    let mut jwk =
+        jsonwebtoken::jwk::Jwk::from_encoding_key(&rsa_key("rsa.pem"), Algorithm::RS256).unwrap();
+    jwk.common.key_id = Some("remote-1".into());
+    let body = json!({"keys": [jwk]}).to_string();
+    let addr = jwks_server(body, 8);
+    let url = format!("http://{addr}/jwks");
+    let token = rs256("remote-1", "rsa.pem", &claims(json!({})));
+    let at = AT.to_string();
+    let explain = |extra: &[&str]| {
+        let mut args = vec!["explain", "--jwks-url", &url, "--at", &at];
+        args.extend_from_slice(extra);
+        args.push(&token);
+        run(&args, None, &[])
+    };
+    let out = explain(&["--issuer", ISS, "--audience", AUD, "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["signature_verified"], true);
+    // Another audience: rejected, and the text names the flags it was checked with.
+    let out = explain(&["--audience", "billing-api"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("audience_mismatch"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("--audience billing-api"),
+        "{}",
+        out.stdout
+    );
+    // An algorithm the token does not use.
+    let out = explain(&["--algorithm", "ES256"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("algorithm_not_allowed"),
+        "{}",
+        out.stdout
+    );
+    // A name that is not an algorithm, and the flags beside a file: usage errors.
+    let out = explain(&["--algorithm", "rs256"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--algorithm rs256"), "{out:?}");
+    let out = run(
+        &["explain", "--config", "x.toml", "--jwks-url", &url, &token],
+        None,
+        &[],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_no_secret(&out.all(), &[&token]);
+}
+
 #[test]
 fn explain_usage_and_config_errors_exit_2() {
     let fx = Fixture::base();
