@@ -104,8 +104,7 @@ async fn each_signing_algorithm_of_the_provider_passes_with_the_principal_and_sc
         let authenticated = cap
             .authgate_events()
             .into_iter()
-            .filter(|e| e["fields"]["message"] == "authenticated")
-            .last()
+            .rfind(|e| e["fields"]["message"] == "authenticated")
             .expect("an authenticated event");
         let f = common::fields(&authenticated);
         assert_eq!(f["jwt.kid"], idp.kids[alg], "{alg}: {f}");

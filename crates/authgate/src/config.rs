@@ -381,6 +381,7 @@ pub struct AuthConfig {
     pub(crate) clock: Clock,
     pub(crate) revocation: Option<RevocationCheck>,
     pub(crate) revocation_async: Option<AsyncRevocationCheck>,
+    pub(crate) introspection: Option<crate::IntrospectionConfig>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -400,6 +401,7 @@ impl fmt::Debug for AuthConfig {
                 "revocation_async",
                 &self.revocation_async.as_ref().map(|_| "<fn>"),
             )
+            .field("introspection", &self.introspection)
             .finish()
     }
 }
@@ -491,6 +493,7 @@ pub struct AuthConfigBuilder {
     clock: Clock,
     revocation: Option<RevocationCheck>,
     revocation_async: Option<AsyncRevocationCheck>,
+    introspection: Option<crate::IntrospectionConfig>,
 }
 
 impl fmt::Debug for AuthConfigBuilder {
@@ -516,6 +519,7 @@ impl Default for AuthConfigBuilder {
             clock: Arc::new(SystemTime::now),
             revocation: None,
             revocation_async: None,
+            introspection: None,
         }
     }
 }
@@ -566,6 +570,14 @@ impl AuthConfigBuilder {
     /// Enables Basic authentication with these users (RFC 7617).
     pub fn basic(mut self, basic: BasicConfig) -> Self {
         self.basic = Some(basic);
+        self
+    }
+
+    /// Opaque Bearer tokens (no `.`, matching no API key) are checked at an
+    /// introspection endpoint (RFC 7662; enables Bearer). See
+    /// [`IntrospectionConfig`](crate::IntrospectionConfig).
+    pub fn introspection(mut self, introspection: crate::IntrospectionConfig) -> Self {
+        self.introspection = Some(introspection);
         self
     }
 
@@ -639,11 +651,18 @@ impl AuthConfigBuilder {
                 "must be at least 16 (the default 16384 fits any ordinary JWT)",
             ));
         }
-        if self.jwt.is_none() && self.api_keys.is_empty() && self.basic.is_none() {
+        if self.jwt.is_none()
+            && self.api_keys.is_empty()
+            && self.basic.is_none()
+            && self.introspection.is_none()
+        {
             return Err(ConfigError::new(
                 "bearer",
-                "no scheme is enabled; configure [bearer.jwt], [[bearer.api_keys]] or [basic]",
+                "no scheme is enabled; configure [bearer.jwt], [[bearer.api_keys]], [bearer.introspection] or [basic]",
             ));
+        }
+        if let Some(introspection) = &self.introspection {
+            introspection.check()?;
         }
         let mut ids = HashSet::new();
         for key in &self.api_keys {
@@ -678,6 +697,7 @@ impl AuthConfigBuilder {
             clock: self.clock,
             revocation: self.revocation,
             revocation_async: self.revocation_async,
+            introspection: self.introspection,
         })
     }
 }

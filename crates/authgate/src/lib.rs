@@ -55,6 +55,7 @@ mod authenticate;
 pub mod authorize;
 mod challenge;
 pub mod config;
+mod config_introspection;
 mod credentials;
 pub mod event;
 pub mod explain;
@@ -79,6 +80,9 @@ pub use authorize::{
 };
 pub use config::{
     AuthConfig, AuthConfigBuilder, ConfigError, ConfigErrorKind, CorsPreflight, JwtConfig,
+};
+pub use config_introspection::{
+    DEFAULT_INTROSPECTION_CACHE_SECS, DEFAULT_INTROSPECTION_TIMEOUT_SECS, IntrospectionConfig,
 };
 pub use layer::AuthLayer;
 pub use principal::{Principal, Scheme};

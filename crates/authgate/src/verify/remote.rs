@@ -139,15 +139,7 @@ impl RemoteKeys {
                 ));
             }
         };
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(Duration::from_secs(cfg.timeout_secs)));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new()).build(https);
+        let client = Client::builder(TokioExecutor::new()).build(https_connector(cfg.timeout_secs));
         let (done, _) = watch::channel(0);
         Ok(Arc::new(RemoteKeys {
             source,
@@ -490,6 +482,20 @@ impl RemoteKeys {
         }
         Ok(self.current().is_some())
     }
+}
+
+/// The HTTP client's connector of remote key sets and token introspection:
+/// HTTPS with the webpki roots (plain HTTP only where [`check_url`] let it
+/// through), HTTP/1.1, a connect timeout.
+pub(crate) fn https_connector(timeout_secs: u64) -> hyper_rustls::HttpsConnector<HttpConnector> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(Duration::from_secs(timeout_secs)));
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http)
 }
 
 /// Why a fetch failed.
