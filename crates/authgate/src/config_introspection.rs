@@ -7,11 +7,6 @@ use zeroize::Zeroizing;
 
 use crate::config::ConfigError;
 
-/// Default `cache_secs`: how long an active answer is reused.
-pub const DEFAULT_INTROSPECTION_CACHE_SECS: u64 = 60;
-/// Default `timeout_secs`: connect and whole-answer timeout of one call.
-pub const DEFAULT_INTROSPECTION_TIMEOUT_SECS: u64 = 5;
-
 /// Opaque Bearer tokens checked at the authorization server's introspection
 /// endpoint (RFC 7662); needs the `introspection` feature.
 ///
@@ -42,7 +37,7 @@ pub const DEFAULT_INTROSPECTION_TIMEOUT_SECS: u64 = 5;
 ///         IntrospectionConfig::new(
 ///             "https://id.example.com/token/introspection",
 ///             "orders-api",
-///             std::env::var("AUTHGATE_INTROSPECTION_SECRET").unwrap_or_else(|_| "s".into()),
+///             std::env::var("AUTHGATE_CLIENT_SECRET").unwrap_or_else(|_| "s".into()),
 ///         )
 ///         .cache_secs(30),
 ///     )
@@ -79,6 +74,11 @@ impl fmt::Debug for IntrospectionConfig {
 }
 
 impl IntrospectionConfig {
+    /// Default `cache_secs`: how long an active answer is reused, at most.
+    pub const DEFAULT_CACHE_SECS: u64 = 60;
+    /// Default `timeout_secs`: connect and whole-answer timeout of one call.
+    pub const DEFAULT_TIMEOUT_SECS: u64 = 5;
+
     /// Introspection at `url` as the OAuth client `client_id` with
     /// `client_secret` (sent with HTTP Basic, RFC 6749 §2.3.1). `url` is an
     /// `https://` URL, or `http://` to a loopback host.
@@ -91,8 +91,8 @@ impl IntrospectionConfig {
             url: url.into(),
             client_id: client_id.into(),
             client_secret: Arc::new(Zeroizing::new(client_secret.into())),
-            cache_secs: DEFAULT_INTROSPECTION_CACHE_SECS,
-            timeout_secs: DEFAULT_INTROSPECTION_TIMEOUT_SECS,
+            cache_secs: Self::DEFAULT_CACHE_SECS,
+            timeout_secs: Self::DEFAULT_TIMEOUT_SECS,
             allow_insecure_http: false,
             issuers: Vec::new(),
             audiences: Vec::new(),

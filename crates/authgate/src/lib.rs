@@ -81,9 +81,7 @@ pub use authorize::{
 pub use config::{
     AuthConfig, AuthConfigBuilder, ConfigError, ConfigErrorKind, CorsPreflight, JwtConfig,
 };
-pub use config_introspection::{
-    DEFAULT_INTROSPECTION_CACHE_SECS, DEFAULT_INTROSPECTION_TIMEOUT_SECS, IntrospectionConfig,
-};
+pub use config_introspection::IntrospectionConfig;
 pub use layer::AuthLayer;
 pub use principal::{Principal, Scheme};
 pub use reason::Reason;
