@@ -140,6 +140,8 @@ pub(crate) struct RemoteKeysConfig {
     pub(crate) refetch_cooldown_secs: u64,
     pub(crate) stale_secs: u64,
     pub(crate) timeout_secs: u64,
+    /// A PEM bundle of extra trust roots (a private CA).
+    pub(crate) ca_file: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for RemoteKeysConfig {
@@ -155,6 +157,7 @@ impl fmt::Debug for RemoteKeysConfig {
             .field("refetch_cooldown_secs", &self.refetch_cooldown_secs)
             .field("stale_secs", &self.stale_secs)
             .field("timeout_secs", &self.timeout_secs)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -178,6 +181,7 @@ impl Default for RemoteKeysConfig {
             refetch_cooldown_secs: DEFAULT_JWKS_REFETCH_COOLDOWN_SECS,
             stale_secs: DEFAULT_JWKS_STALE_SECS,
             timeout_secs: DEFAULT_JWKS_TIMEOUT_SECS,
+            ca_file: None,
         }
     }
 }
@@ -330,6 +334,14 @@ impl JwtConfig {
     /// Connect and whole-fetch timeout (default 5 s).
     pub fn jwks_timeout_secs(mut self, secs: u64) -> Self {
         self.remote.timeout_secs = secs;
+        self
+    }
+
+    /// A PEM bundle of CA certificates trusted for `jwks_url` / `oidc_issuer` in
+    /// addition to the default roots (an identity provider behind a private CA).
+    /// Read and checked by [`AuthConfigBuilder::build`].
+    pub fn jwks_ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.remote.ca_file = Some(path.into());
         self
     }
 
@@ -735,6 +747,7 @@ fn check_remote(remote: &RemoteKeysConfig) -> Result<(), ConfigError> {
                 "bearer.jwt.oidc_issuer",
             )?;
         }
+        crate::verify::remote::root_store(remote.ca_file.as_deref(), "bearer.jwt.jwks_ca_file")?;
     }
     let ranges = [
         (

@@ -168,6 +168,7 @@ struct IntrospectionSection {
     allow_insecure_http: Option<bool>,
     issuer: Option<StringOrList>,
     audience: Option<StringOrList>,
+    ca_file: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -191,6 +192,7 @@ struct JwtSection {
     jwks_stale_secs: Option<u64>,
     #[allow(dead_code)]
     jwks_timeout_secs: Option<u64>,
+    jwks_ca_file: Option<String>,
     #[serde(default)]
     keys: Vec<KeyEntry>,
 }
@@ -588,6 +590,9 @@ impl Loader<'_> {
         if let Some(secs) = jwt.jwks_timeout_secs {
             cfg = cfg.jwks_timeout_secs(secs);
         }
+        if let Some(file) = jwt.jwks_ca_file {
+            cfg = cfg.jwks_ca_file(self.resolve(&file));
+        }
         let mut origins = Vec::new();
         for (i, entry) in jwt.keys.into_iter().enumerate() {
             for (key, source) in self.jwt_keys(i, entry)? {
@@ -814,6 +819,9 @@ impl Loader<'_> {
         }
         for audience in section.audience.map(|l| l.0).unwrap_or_default() {
             cfg = cfg.audience(audience);
+        }
+        if let Some(file) = section.ca_file {
+            cfg = cfg.ca_file(self.resolve(&file));
         }
         Ok(cfg)
     }

@@ -56,6 +56,7 @@ pub struct IntrospectionConfig {
     pub(crate) allow_insecure_http: bool,
     pub(crate) issuers: Vec<String>,
     pub(crate) audiences: Vec<String>,
+    pub(crate) ca_file: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for IntrospectionConfig {
@@ -69,6 +70,7 @@ impl fmt::Debug for IntrospectionConfig {
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("issuers", &self.issuers)
             .field("audiences", &self.audiences)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -96,6 +98,7 @@ impl IntrospectionConfig {
             allow_insecure_http: false,
             issuers: Vec::new(),
             audiences: Vec::new(),
+            ca_file: None,
         }
     }
 
@@ -132,6 +135,13 @@ impl IntrospectionConfig {
         self
     }
 
+    /// A PEM bundle of CA certificates trusted for the endpoint in addition to
+    /// the default roots (a private CA).
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
     /// Checks everything that can be checked before the first request.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if !cfg!(feature = "introspection") {
@@ -141,11 +151,17 @@ impl IntrospectionConfig {
             ));
         }
         #[cfg(feature = "introspection")]
-        crate::verify::remote::check_url(
-            &self.url,
-            self.allow_insecure_http,
-            "bearer.introspection.url",
-        )?;
+        {
+            crate::verify::remote::check_url(
+                &self.url,
+                self.allow_insecure_http,
+                "bearer.introspection.url",
+            )?;
+            crate::verify::remote::root_store(
+                self.ca_file.as_deref(),
+                "bearer.introspection.ca_file",
+            )?;
+        }
         if self.client_id.is_empty() {
             return Err(ConfigError::new(
                 "bearer.introspection.client_id",

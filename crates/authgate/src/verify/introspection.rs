@@ -150,8 +150,13 @@ impl Introspector {
         Ok(Some(Arc::new(Introspector {
             issuers: pick(&intro.issuers, jwt.map(|j| &j.issuers)),
             audiences: pick(&intro.audiences, jwt.map(|j| &j.audiences)),
-            client: Client::builder(TokioExecutor::new())
-                .build(crate::verify::remote::https_connector(intro.timeout_secs)),
+            client: Client::builder(TokioExecutor::new()).build(
+                crate::verify::remote::https_connector(
+                    intro.timeout_secs,
+                    intro.ca_file.as_deref(),
+                    "bearer.introspection.ca_file",
+                )?,
+            ),
             cfg: intro.clone(),
             uri,
             host,
@@ -308,11 +313,7 @@ impl Introspector {
                 return unavailable(format!(
                     "cannot reach {}: {}",
                     self.host,
-                    if e.is_connect() {
-                        "connection failed"
-                    } else {
-                        "request failed"
-                    }
+                    crate::verify::remote::connect_reason(&e)
                 ));
             }
         };
