@@ -25,6 +25,7 @@ use crate::rejection::{Failure, NO_AUTHORIZATION_HEADER};
 use crate::verify::api_key;
 use crate::verify::basic::BasicVerifier;
 use crate::verify::cache::{CachedEntry, Key, TokenCache};
+use crate::verify::introspection::Introspector;
 use crate::verify::jwt::JwtVerifier;
 use crate::verify::remote::{RemoteKeys, Wait};
 
@@ -40,6 +41,8 @@ pub(crate) struct Shared {
     /// Verified JWTs; `None` when turned off.
     token_cache: Option<TokenCache<CachedJwt>>,
     pub(crate) basic: Option<Arc<BasicVerifier>>,
+    /// Opaque tokens checked at an introspection endpoint (RFC 7662).
+    pub(crate) introspection: Option<Arc<Introspector>>,
     pub(crate) responder: Responder,
     /// Requests without credentials pass on with no principal.
     pub(crate) optional: bool,
@@ -74,6 +77,8 @@ enum JwtStep {
     Done(Result<Principal, Failure>),
     /// No key fits yet: wait for the remote key set, then try once more.
     AwaitKeys(Arc<RemoteKeys>, Wait),
+    /// An opaque token with no cached answer: ask the introspection endpoint.
+    Introspect(Arc<Introspector>, String),
 }
 
 impl Shared {
@@ -92,13 +97,21 @@ impl Shared {
                 .ok()
         });
         let basic = cfg.basic.clone().map(|b| Arc::new(BasicVerifier::new(b)));
+        // Validated by `AuthConfigBuilder::build` too; should it still fail,
+        // opaque tokens are not introspected and the cause is logged.
+        let introspection = Introspector::new(&cfg)
+            .inspect_err(
+                |e| tracing::error!(target: "authgate", "token introspection disabled: {e}"),
+            )
+            .ok()
+            .flatten();
         let token_cache = cfg.jwt.as_ref().filter(|j| j.cache_entries > 0).map(|j| {
             TokenCache::new(
                 j.cache_entries,
                 std::time::Duration::from_secs(j.cache_ttl_secs),
             )
         });
-        let bearer = jwt.is_some() || !cfg.api_keys.is_empty();
+        let bearer = jwt.is_some() || !cfg.api_keys.is_empty() || cfg.introspection.is_some();
         let mut responder = Responder::new(&cfg.realm, bearer, basic.is_some(), cfg.problem_body);
         if let Some(jwt) = cfg.jwt.as_ref().filter(|j| j.has_remote()) {
             responder = responder.with_retry_after(jwt.remote.refetch_cooldown_secs);
@@ -109,6 +122,7 @@ impl Shared {
             remote,
             token_cache,
             basic,
+            introspection,
             responder,
             optional,
         }
@@ -125,7 +139,7 @@ impl Shared {
     }
 
     fn bearer_enabled(&self) -> bool {
-        self.jwt.is_some() || !self.cfg.api_keys.is_empty()
+        self.jwt.is_some() || !self.cfg.api_keys.is_empty() || self.introspection.is_some()
     }
 
     fn basic_enabled(&self) -> bool {
@@ -153,10 +167,16 @@ impl Shared {
                             remote.wait(why).await;
                             match shared.bearer(&token, false) {
                                 JwtStep::Done(result) => result,
-                                // Unreachable with `may_wait == false`; fail closed.
-                                JwtStep::AwaitKeys(..) => Err(shared.keys_unavailable(&token)),
+                                // Unreachable: `may_wait == false`, and a token
+                                // that waited for keys has a '.'; fail closed.
+                                JwtStep::AwaitKeys(..) | JwtStep::Introspect(..) => {
+                                    Err(shared.keys_unavailable(&token))
+                                }
                             }
                         }))
+                    }
+                    JwtStep::Introspect(introspector, token) => {
+                        Decision::Pending(Box::pin(introspector.introspect(token)))
                     }
                 };
                 return match &self.cfg.revocation_async {
@@ -383,6 +403,16 @@ impl Shared {
                     self.cfg.max_token_bytes
                 ),
             ));
+        }
+        if !token.contains('.')
+            && let Some(introspector) = &self.introspection
+            && api_key::lookup(&self.cfg.api_keys, token).is_none()
+        {
+            // An opaque token that is no API key (RFC 7662).
+            return match introspector.cached(token) {
+                Some(result) => JwtStep::Done(result),
+                None => JwtStep::Introspect(Arc::clone(introspector), token.to_owned()),
+            };
         }
         if !self.cfg.api_keys.is_empty() && !token.contains('.') {
             return JwtStep::Done(self.api_key(token).map_err(with_fp));

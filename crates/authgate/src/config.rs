@@ -140,6 +140,8 @@ pub(crate) struct RemoteKeysConfig {
     pub(crate) refetch_cooldown_secs: u64,
     pub(crate) stale_secs: u64,
     pub(crate) timeout_secs: u64,
+    /// A PEM bundle of extra trust roots (a private CA).
+    pub(crate) ca_file: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for RemoteKeysConfig {
@@ -155,6 +157,7 @@ impl fmt::Debug for RemoteKeysConfig {
             .field("refetch_cooldown_secs", &self.refetch_cooldown_secs)
             .field("stale_secs", &self.stale_secs)
             .field("timeout_secs", &self.timeout_secs)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -178,6 +181,7 @@ impl Default for RemoteKeysConfig {
             refetch_cooldown_secs: DEFAULT_JWKS_REFETCH_COOLDOWN_SECS,
             stale_secs: DEFAULT_JWKS_STALE_SECS,
             timeout_secs: DEFAULT_JWKS_TIMEOUT_SECS,
+            ca_file: None,
         }
     }
 }
@@ -333,6 +337,14 @@ impl JwtConfig {
         self
     }
 
+    /// A PEM bundle of CA certificates trusted for `jwks_url` / `oidc_issuer` in
+    /// addition to the default roots (an identity provider behind a private CA).
+    /// Read and checked by [`AuthConfigBuilder::build`].
+    pub fn jwks_ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.remote.ca_file = Some(path.into());
+        self
+    }
+
     /// The verified-token cache: at most `max_entries` tokens (default 10 000), each
     /// served for at most `ttl_secs` (default 300) and never past its `exp`. A hit
     /// skips decoding and the signature check, and re-checks `exp`/`nbf`/`iat`
@@ -381,6 +393,7 @@ pub struct AuthConfig {
     pub(crate) clock: Clock,
     pub(crate) revocation: Option<RevocationCheck>,
     pub(crate) revocation_async: Option<AsyncRevocationCheck>,
+    pub(crate) introspection: Option<crate::IntrospectionConfig>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -400,6 +413,7 @@ impl fmt::Debug for AuthConfig {
                 "revocation_async",
                 &self.revocation_async.as_ref().map(|_| "<fn>"),
             )
+            .field("introspection", &self.introspection)
             .finish()
     }
 }
@@ -491,6 +505,7 @@ pub struct AuthConfigBuilder {
     clock: Clock,
     revocation: Option<RevocationCheck>,
     revocation_async: Option<AsyncRevocationCheck>,
+    introspection: Option<crate::IntrospectionConfig>,
 }
 
 impl fmt::Debug for AuthConfigBuilder {
@@ -516,6 +531,7 @@ impl Default for AuthConfigBuilder {
             clock: Arc::new(SystemTime::now),
             revocation: None,
             revocation_async: None,
+            introspection: None,
         }
     }
 }
@@ -566,6 +582,14 @@ impl AuthConfigBuilder {
     /// Enables Basic authentication with these users (RFC 7617).
     pub fn basic(mut self, basic: BasicConfig) -> Self {
         self.basic = Some(basic);
+        self
+    }
+
+    /// Opaque Bearer tokens (no `.`, matching no API key) are checked at an
+    /// introspection endpoint (RFC 7662; enables Bearer). See
+    /// [`IntrospectionConfig`](crate::IntrospectionConfig).
+    pub fn introspection(mut self, introspection: crate::IntrospectionConfig) -> Self {
+        self.introspection = Some(introspection);
         self
     }
 
@@ -639,11 +663,18 @@ impl AuthConfigBuilder {
                 "must be at least 16 (the default 16384 fits any ordinary JWT)",
             ));
         }
-        if self.jwt.is_none() && self.api_keys.is_empty() && self.basic.is_none() {
+        if self.jwt.is_none()
+            && self.api_keys.is_empty()
+            && self.basic.is_none()
+            && self.introspection.is_none()
+        {
             return Err(ConfigError::new(
                 "bearer",
-                "no scheme is enabled; configure [bearer.jwt], [[bearer.api_keys]] or [basic]",
+                "no scheme is enabled; configure [bearer.jwt], [[bearer.api_keys]], [bearer.introspection] or [basic]",
             ));
+        }
+        if let Some(introspection) = &self.introspection {
+            introspection.check()?;
         }
         let mut ids = HashSet::new();
         for key in &self.api_keys {
@@ -678,6 +709,7 @@ impl AuthConfigBuilder {
             clock: self.clock,
             revocation: self.revocation,
             revocation_async: self.revocation_async,
+            introspection: self.introspection,
         })
     }
 }
@@ -715,6 +747,7 @@ fn check_remote(remote: &RemoteKeysConfig) -> Result<(), ConfigError> {
                 "bearer.jwt.oidc_issuer",
             )?;
         }
+        crate::verify::remote::root_store(remote.ca_file.as_deref(), "bearer.jwt.jwks_ca_file")?;
     }
     let ranges = [
         (

@@ -153,6 +153,22 @@ struct BearerSection {
     jwt: Option<JwtSection>,
     #[serde(default)]
     api_keys: Vec<ApiKeyEntry>,
+    introspection: Option<IntrospectionSection>,
+}
+
+/// `[bearer.introspection]` (RFC 7662); the secret comes from `client_secret_env`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntrospectionSection {
+    url: String,
+    client_id: String,
+    client_secret_env: String,
+    cache_secs: Option<u64>,
+    timeout_secs: Option<u64>,
+    allow_insecure_http: Option<bool>,
+    issuer: Option<StringOrList>,
+    audience: Option<StringOrList>,
+    ca_file: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +192,7 @@ struct JwtSection {
     jwks_stale_secs: Option<u64>,
     #[allow(dead_code)]
     jwks_timeout_secs: Option<u64>,
+    jwks_ca_file: Option<String>,
     #[serde(default)]
     keys: Vec<KeyEntry>,
 }
@@ -504,6 +521,9 @@ impl Loader<'_> {
             for (i, entry) in bearer.api_keys.into_iter().enumerate() {
                 builder = builder.api_key(api_key(i, entry)?);
             }
+            if let Some(section) = bearer.introspection {
+                builder = builder.introspection(self.introspection(section)?);
+            }
         }
         if let Some(basic) = file.basic {
             builder = builder.basic(self.basic(basic)?);
@@ -569,6 +589,9 @@ impl Loader<'_> {
         }
         if let Some(secs) = jwt.jwks_timeout_secs {
             cfg = cfg.jwks_timeout_secs(secs);
+        }
+        if let Some(file) = jwt.jwks_ca_file {
+            cfg = cfg.jwks_ca_file(self.resolve(&file));
         }
         let mut origins = Vec::new();
         for (i, entry) in jwt.keys.into_iter().enumerate() {
@@ -755,6 +778,52 @@ impl Loader<'_> {
                 Ok(bytes)
             }
         }
+    }
+
+    fn introspection(
+        &self,
+        section: IntrospectionSection,
+    ) -> Result<crate::IntrospectionConfig, ConfigError> {
+        let key = "bearer.introspection.client_secret_env";
+        let var = &section.client_secret_env;
+        if !is_env_name(var) {
+            // Not echoed: it may be the secret itself, written where its
+            // variable's name belongs.
+            return Err(ConfigError::new(
+                key,
+                "must be the NAME of an environment variable (letters, digits and '_', not starting with a digit); secrets are never written in the file",
+            ));
+        }
+        let secret = match (self.env)(var) {
+            Some(v) if !v.is_empty() => zeroize::Zeroizing::new(v),
+            _ => {
+                return Err(ConfigError::new(
+                    key,
+                    "the environment variable named there is not set, empty or not UTF-8; set it to the introspecting client's secret",
+                ));
+            }
+        };
+        let mut cfg =
+            crate::IntrospectionConfig::new(section.url, section.client_id, secret.as_str());
+        if let Some(secs) = section.cache_secs {
+            cfg = cfg.cache_secs(secs);
+        }
+        if let Some(secs) = section.timeout_secs {
+            cfg = cfg.timeout_secs(secs);
+        }
+        if let Some(allow) = section.allow_insecure_http {
+            cfg = cfg.allow_insecure_http(allow);
+        }
+        for issuer in section.issuer.map(|l| l.0).unwrap_or_default() {
+            cfg = cfg.issuer(issuer);
+        }
+        for audience in section.audience.map(|l| l.0).unwrap_or_default() {
+            cfg = cfg.audience(audience);
+        }
+        if let Some(file) = section.ca_file {
+            cfg = cfg.ca_file(self.resolve(&file));
+        }
+        Ok(cfg)
     }
 
     fn basic(&self, basic: BasicSection) -> Result<BasicConfig, ConfigError> {

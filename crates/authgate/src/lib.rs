@@ -55,6 +55,7 @@ mod authenticate;
 pub mod authorize;
 mod challenge;
 pub mod config;
+mod config_introspection;
 mod credentials;
 pub mod event;
 pub mod explain;
@@ -80,6 +81,7 @@ pub use authorize::{
 pub use config::{
     AuthConfig, AuthConfigBuilder, ConfigError, ConfigErrorKind, CorsPreflight, JwtConfig,
 };
+pub use config_introspection::IntrospectionConfig;
 pub use layer::AuthLayer;
 pub use principal::{Principal, Scheme};
 pub use reason::Reason;

@@ -3,6 +3,11 @@
 pub(crate) mod api_key;
 pub(crate) mod basic;
 pub(crate) mod cache;
+#[cfg(feature = "introspection")]
+pub(crate) mod introspection;
+#[cfg(not(feature = "introspection"))]
+#[path = "introspection_off.rs"]
+pub(crate) mod introspection;
 pub(crate) mod json;
 pub(crate) mod jwt;
 pub(crate) mod keys;

@@ -139,15 +139,12 @@ impl RemoteKeys {
                 ));
             }
         };
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(Duration::from_secs(cfg.timeout_secs)));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new()).build(https);
+        let connector = https_connector(
+            cfg.timeout_secs,
+            cfg.ca_file.as_deref(),
+            "bearer.jwt.jwks_ca_file",
+        )?;
+        let client = Client::builder(TokioExecutor::new()).build(connector);
         let (done, _) = watch::channel(0);
         Ok(Arc::new(RemoteKeys {
             source,
@@ -407,7 +404,11 @@ impl RemoteKeys {
             .body(Empty::new())
             .map_err(|_| Failure::Transient("cannot build the request".to_owned()))?;
         let res = self.client.request(req).await.map_err(|e| {
-            Failure::Transient(format!("cannot reach {}: {}", self.host, connect_error(&e)))
+            Failure::Transient(format!(
+                "cannot reach {}: {}",
+                self.host,
+                connect_reason(&e)
+            ))
         })?;
         let status = res.status();
         if status.is_redirection() {
@@ -490,6 +491,115 @@ impl RemoteKeys {
         }
         Ok(self.current().is_some())
     }
+}
+
+/// The HTTP client's connector of remote key sets and token introspection:
+/// HTTPS trusting [`root_store`] (plain HTTP only where [`check_url`] let it
+/// through), HTTP/1.1, a connect timeout. `key` names the CA-file setting in
+/// errors.
+pub(crate) fn https_connector(
+    timeout_secs: u64,
+    ca_file: Option<&std::path::Path>,
+    key: &str,
+) -> Result<hyper_rustls::HttpsConnector<HttpConnector>, ConfigError> {
+    let roots = root_store(ca_file, key)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConfigError::new(key, format!("TLS set-up failed: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(Duration::from_secs(timeout_secs)));
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http))
+}
+
+/// The trust roots of HTTPS fetches: the bundled webpki roots (Mozilla's), or
+/// with the `native-certs` feature the platform's certificate store; plus every
+/// certificate of the PEM bundle `ca_file` (a private CA).
+pub(crate) fn root_store(
+    ca_file: Option<&std::path::Path>,
+    key: &str,
+) -> Result<rustls::RootCertStore, ConfigError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    #[cfg(feature = "native-certs")]
+    {
+        // Unreadable entries of the platform store are skipped, as browsers do.
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+    }
+    #[cfg(not(feature = "native-certs"))]
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let Some(path) = ca_file else {
+        return Ok(roots);
+    };
+    let pem = std::fs::read(path).map_err(|e| {
+        ConfigError::new(key, format!("cannot read {}: {e}", path.display()))
+            .with_kind(crate::config::ConfigErrorKind::Io)
+    })?;
+    let mut added = 0usize;
+    for (i, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+        let cert = cert.map_err(|_| {
+            ConfigError::new(
+                key,
+                format!(
+                    "{}: PEM block {} is not a certificate; the file must hold `-----BEGIN CERTIFICATE-----` blocks",
+                    path.display(),
+                    i + 1
+                ),
+            )
+        })?;
+        roots.add(cert).map_err(|e| {
+            ConfigError::new(
+                key,
+                format!(
+                    "{}: certificate {} cannot be a trust root: {e}",
+                    path.display(),
+                    i + 1
+                ),
+            )
+        })?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(ConfigError::new(
+            key,
+            format!(
+                "{} holds no PEM certificate; give the CA certificate(s) that signed the server's certificate",
+                path.display()
+            ),
+        ));
+    }
+    Ok(roots)
+}
+
+/// Why a connection failed, secret-free: the TLS error when there is one (an
+/// unknown issuer, a name mismatch, an expired certificate), else the kind.
+pub(crate) fn connect_reason(e: &hyper_util::client::legacy::Error) -> String {
+    // The TLS error sits inside one or more `io::Error`s, whose `source()` skips
+    // the error they wrap: look inside with `get_ref()` as well.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return format!("TLS handshake failed: {tls}");
+        }
+        source = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    connect_error(e).to_owned()
 }
 
 /// Why a fetch failed.
