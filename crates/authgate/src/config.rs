@@ -381,6 +381,7 @@ pub struct AuthConfig {
     pub(crate) clock: Clock,
     pub(crate) revocation: Option<RevocationCheck>,
     pub(crate) revocation_async: Option<AsyncRevocationCheck>,
+    pub(crate) resource: Option<crate::metadata::ProtectedResource>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -400,6 +401,7 @@ impl fmt::Debug for AuthConfig {
                 "revocation_async",
                 &self.revocation_async.as_ref().map(|_| "<fn>"),
             )
+            .field("resource", &self.resource)
             .finish()
     }
 }
@@ -414,6 +416,12 @@ impl AuthConfig {
     /// The realm every challenge names.
     pub fn realm(&self) -> &str {
         &self.realm
+    }
+
+    /// The protected resource this configuration describes (RFC 9728), if any;
+    /// its [`metadata_url`](crate::ProtectedResource::metadata_url) is set.
+    pub fn resource(&self) -> Option<&crate::metadata::ProtectedResource> {
+        self.resource.as_ref()
     }
 
     /// The same configuration with another clock, e.g. to ask whether a token
@@ -491,6 +499,7 @@ pub struct AuthConfigBuilder {
     clock: Clock,
     revocation: Option<RevocationCheck>,
     revocation_async: Option<AsyncRevocationCheck>,
+    resource: Option<crate::metadata::ProtectedResource>,
 }
 
 impl fmt::Debug for AuthConfigBuilder {
@@ -516,6 +525,7 @@ impl Default for AuthConfigBuilder {
             clock: Arc::new(SystemTime::now),
             revocation: None,
             revocation_async: None,
+            resource: None,
         }
     }
 }
@@ -566,6 +576,16 @@ impl AuthConfigBuilder {
     /// Enables Basic authentication with these users (RFC 7617).
     pub fn basic(mut self, basic: BasicConfig) -> Self {
         self.basic = Some(basic);
+        self
+    }
+
+    /// Describes the protected resource (RFC 9728): every Bearer challenge on a
+    /// 401 then carries `resource_metadata`, and the resource identifier becomes
+    /// an accepted JWT audience besides those of [`JwtConfig::audience`] (so a
+    /// token without `aud` is refused, as with any configured audience). Serve the
+    /// document with [`ProtectedResourceMetadata`](crate::ProtectedResourceMetadata).
+    pub fn resource(mut self, resource: crate::metadata::ProtectedResource) -> Self {
+        self.resource = Some(resource);
         self
     }
 
@@ -657,6 +677,15 @@ impl AuthConfigBuilder {
                 ));
             }
         }
+        if let Some(resource) = &mut self.resource {
+            resource.check()?;
+            // RFC 8707 §2: a token issued for this resource names it in `aud`.
+            if let Some(jwt) = &mut self.jwt
+                && !jwt.audiences.contains(&resource.id)
+            {
+                jwt.audiences.push(resource.id.clone());
+            }
+        }
         if let Some(jwt) = &mut self.jwt {
             if jwt.issuers.is_empty()
                 && let Some(issuer) = &jwt.remote.oidc_issuer
@@ -678,6 +707,7 @@ impl AuthConfigBuilder {
             clock: self.clock,
             revocation: self.revocation,
             revocation_async: self.revocation_async,
+            resource: self.resource,
         })
     }
 }
