@@ -512,7 +512,9 @@ scopes_supported = ["admin"]
             .extend(extra.as_object().unwrap().clone());
         c
     };
-    let pwd = hs_token(claims(json!({"acr": "urn:example:pwd", "auth_time": now - 10})));
+    let pwd = hs_token(claims(
+        json!({"acr": "urn:example:pwd", "auth_time": now - 10}),
+    ));
     let (name, value) = common::bearer(&pwd);
     assert_eq!(
         common::get(addr, "/api/whoami", &[(name, &value)])
@@ -524,14 +526,19 @@ scopes_supported = ["admin"]
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["reason"], "insufficient_user_authentication");
     let (_, params) = common::parse_challenge(&r.www_authenticate()[0]).unwrap();
-    assert_eq!(common::param(&params, "acr_values"), Some("urn:example:mfa"));
+    assert_eq!(
+        common::param(&params, "acr_values"),
+        Some("urn:example:mfa")
+    );
     assert_eq!(common::param(&params, "max_age"), Some("300"));
     assert_eq!(common::param(&params, "resource_metadata"), Some(url));
     let ev = server.event("insufficient_user_authentication");
     assert_eq!(ev["fields"]["auth.token_acr"], "urn:example:pwd");
     assert_eq!(ev["fields"]["auth.required_acr"], "urn:example:mfa");
 
-    let mfa = hs_token(claims(json!({"acr": "urn:example:mfa", "auth_time": now - 10})));
+    let mfa = hs_token(claims(
+        json!({"acr": "urn:example:mfa", "auth_time": now - 10}),
+    ));
     let (name, value) = common::bearer(&mfa);
     let r = common::get(addr, "/api/step-up", &[(name, &value)]).await;
     assert_eq!(r.status, 200, "{}", r.text());

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use authgate::{
-    AuthConfig, AuthLayer, CorsPreflight, Principal, ProtectedResourceMetadata,
-    RequireAuthContext, RequireScopes,
+    AuthConfig, AuthLayer, CorsPreflight, Principal, ProtectedResourceMetadata, RequireAuthContext,
+    RequireScopes,
 };
 use axum::{Json, Router, routing::get};
 use http::header::AUTHORIZATION;
