@@ -47,7 +47,7 @@ pub fn router(cfg: AuthConfig) -> Router {
         .with_legacy_session_mode(false)
         .with_json_response(true);
     let mcp = StreamableHttpService::new(
-        || Ok(Tools::default()),
+        || Ok(Tools),
         LocalSessionManager::default().into(),
         config,
     );
