@@ -46,11 +46,8 @@ pub fn router(cfg: AuthConfig) -> Router {
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true);
-    let mcp = StreamableHttpService::new(
-        || Ok(Tools),
-        LocalSessionManager::default().into(),
-        config,
-    );
+    let mcp =
+        StreamableHttpService::new(|| Ok(Tools), LocalSessionManager::default().into(), config);
     let app = Router::new()
         .nest_service("/mcp", mcp)
         .layer(AuthLayer::new(cfg));

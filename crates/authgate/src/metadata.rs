@@ -384,7 +384,8 @@ fn is_loopback(host: &str) -> bool {
 /// assert_eq!(path, "/.well-known/oauth-protected-resource");
 ///
 /// // In the hyper service: `if req.uri().path() == path { return metadata.call(req).await }`
-/// let res = metadata.ready().await?.call(Request::get(path).body(())?).await?;
+/// let req = Request::get(path).body(())?;
+/// let res = ServiceExt::<Request<()>>::ready(&mut metadata).await?.call(req).await?;
 /// assert_eq!(res.status(), StatusCode::OK);
 /// assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
 /// let doc: serde_json::Value = serde_json::from_slice(&res.into_body().collect().await?.to_bytes())?;
