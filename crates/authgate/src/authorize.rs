@@ -30,6 +30,22 @@ pub struct AccessRequest<'a> {
 }
 
 impl<'a> AccessRequest<'a> {
+    pub(crate) fn new(
+        principal: &'a Principal,
+        method: &'a Method,
+        uri: &'a Uri,
+        headers: &'a HeaderMap,
+        cfg: &'a crate::config::AuthConfig,
+    ) -> Self {
+        AccessRequest {
+            principal,
+            method,
+            uri,
+            headers,
+            cfg,
+        }
+    }
+
     /// The authenticated caller.
     pub fn principal(&self) -> &'a Principal {
         self.principal
@@ -364,6 +380,14 @@ impl<P> AuthorizeLayer<P> {
     }
 }
 
+impl<P> AuthorizeLayer<P> {
+    /// The policy this layer applies (e.g. for
+    /// [`AuthLayer::explain_with_policy`](crate::AuthLayer::explain_with_policy)).
+    pub fn policy(&self) -> &P {
+        &self.policy
+    }
+}
+
 impl<P: Clone> AuthorizeLayer<P> {
     /// The policy, to refine it (copied first if the layer was cloned).
     pub(crate) fn policy_mut(&mut self) -> &mut P {
@@ -599,7 +623,7 @@ fn with_challenge_scopes(mut f: Failure, scopes: &[String]) -> Failure {
     f
 }
 
-fn denied(principal: &Principal, denial: Denial, token: Option<&str>) -> Failure {
+pub(crate) fn denied(principal: &Principal, denial: Denial, token: Option<&str>) -> Failure {
     let scheme = match principal.scheme() {
         Scheme::Basic => SchemeLabel::Basic,
         Scheme::Bearer => SchemeLabel::Bearer,
