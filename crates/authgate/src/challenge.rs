@@ -461,6 +461,61 @@ mod tests {
     }
 
     #[test]
+    fn resource_metadata_scope_and_step_up_parameters() {
+        let url = "https://api.example.com/.well-known/oauth-protected-resource/mcp";
+        let r = Responder::new("api", true, true, true).with_resource_metadata(url);
+        let rm = format!("resource_metadata=\"{url}\"");
+        assert_eq!(
+            challenges(&r, &fail(Reason::MissingCredentials, SchemeLabel::None)),
+            [
+                format!("Bearer realm=\"api\", {rm}"),
+                "Basic realm=\"api\", charset=\"UTF-8\"".to_owned()
+            ]
+        );
+        assert_eq!(
+            challenges(&r, &fail(Reason::WrongPassword, SchemeLabel::Basic))[1],
+            format!("Bearer realm=\"api\", {rm}")
+        );
+        assert_eq!(
+            challenges(&r, &fail(Reason::TokenExpired, SchemeLabel::Bearer))[0],
+            format!("Bearer realm=\"api\", error=\"invalid_token\", error_description=\"d\", {rm}")
+        );
+        // Not on a 400, nor on a 403.
+        assert_eq!(
+            challenges(&r, &fail(Reason::MalformedCredentials, SchemeLabel::Bearer))[0],
+            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"d\""
+        );
+        let mut scope = fail(Reason::InsufficientScope, SchemeLabel::Bearer);
+        scope.required_scopes = Some("admin".into());
+        assert!(!challenges(&r, &scope)[0].contains("resource_metadata"));
+        // A route's 401 to a request without credentials names its scope.
+        let mut anon = fail(Reason::MissingCredentials, SchemeLabel::None);
+        anon.required_scopes = Some("admin tools".into());
+        assert_eq!(
+            challenges(&r, &anon)[0],
+            format!("Bearer realm=\"api\", scope=\"admin tools\", {rm}")
+        );
+        let mut step = fail(Reason::InsufficientUserAuthentication, SchemeLabel::Bearer);
+        step.required_acr = Some("urn:a urn:b".into());
+        step.max_age_secs = Some(300);
+        assert_eq!(
+            challenges(&r, &step)[0],
+            format!(
+                "Bearer realm=\"api\", error=\"insufficient_user_authentication\", error_description=\"d\", acr_values=\"urn:a urn:b\", max_age=\"300\", {rm}"
+            )
+        );
+        // Without a resource: the same, without resource_metadata.
+        let plain = Responder::new("api", true, false, true);
+        step.required_acr = Some(String::new());
+        assert_eq!(
+            challenges(&plain, &step),
+            [
+                "Bearer realm=\"api\", error=\"insufficient_user_authentication\", error_description=\"d\", max_age=\"300\""
+            ]
+        );
+    }
+
+    #[test]
     fn response_headers_and_body() {
         let r = Responder::new("api", true, false, true);
         let res: Response<Bytes> = r.respond(&fail(Reason::KeySetUnavailable, SchemeLabel::Bearer));
