@@ -354,6 +354,15 @@ fn optional_cases() -> Vec<Case> {
         c.insert("exp".into(), serde_json::json!(NOW - 120));
     }));
     let o = |c: Case| c.variant(Variant::Optional).path("/api/maybe");
+    // The route layer answers the 401 itself and names the route's scope
+    // (RFC 6750 §3), which the event repeats.
+    let mut scoped_anonymous = Case::new("optional: RequireScopes without credentials", vec![])
+        .variant(Variant::Optional)
+        .path("/api/admin")
+        .rej(401, "missing_credentials")
+        .detail("this route requires authentication");
+    scoped_anonymous.want_scope = Some("admin");
+    scoped_anonymous.want_required = Some("admin");
     vec![
         o(Case::new("optional: no credentials → anonymous", vec![]))
             .subject(None)
@@ -403,11 +412,7 @@ fn optional_cases() -> Vec<Case> {
             .variant(Variant::Optional)
             .rej(401, "missing_credentials")
             .detail("this handler requires authentication"),
-        Case::new("optional: RequireScopes without credentials", vec![])
-            .variant(Variant::Optional)
-            .path("/api/admin")
-            .rej(401, "missing_credentials")
-            .detail("this route requires authentication"),
+        scoped_anonymous,
     ]
 }
 

@@ -465,3 +465,83 @@ fn the_default_header_timeout_is_ten_seconds() {
 fn tempdir() -> common::TempPath {
     common::TempPath::dir("server-test")
 }
+
+/// With `[resource]`: every 401 names the metadata document, which the server
+/// serves unauthenticated at the RFC 9728 §3.1 path; `/api/step-up` wants a
+/// recent multi-factor login (RFC 9470).
+#[tokio::test]
+async fn resource_metadata_and_step_up_routes() {
+    let dir = tempdir();
+    let server = Server::start(&write_config(
+        &dir,
+        r#"[resource]
+id = "http://127.0.0.1/mcp"
+authorization_servers = ["https://id.example.com/"]
+scopes_supported = ["admin"]
+"#,
+    ));
+    let addr = server.addr;
+    let now = common::now();
+
+    let r = common::get(addr, "/api/whoami", &[]).await;
+    assert_eq!(r.status, 401);
+    let url = "http://127.0.0.1/.well-known/oauth-protected-resource/mcp";
+    assert_eq!(
+        r.www_authenticate(),
+        [format!("Bearer realm=\"api\", resource_metadata=\"{url}\"")]
+    );
+    let doc = common::get(addr, "/.well-known/oauth-protected-resource/mcp", &[]).await;
+    assert_eq!(doc.status, 200);
+    assert_eq!(
+        doc.header("cache-control").as_deref(),
+        Some("public, max-age=3600")
+    );
+    assert_eq!(doc.json()["resource"], "http://127.0.0.1/mcp");
+    assert_eq!(
+        doc.json()["authorization_servers"],
+        json!(["https://id.example.com/"])
+    );
+
+    // The identifier is an accepted audience; /api/step-up wants acr
+    // urn:example:mfa and a login at most 300 s old.
+    let claims = |extra: Value| {
+        let mut c = json!({"iss": "https://id.example.com/", "aud": "http://127.0.0.1/mcp",
+            "sub": "alice", "exp": now + 600});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    };
+    let pwd = hs_token(claims(
+        json!({"acr": "urn:example:pwd", "auth_time": now - 10}),
+    ));
+    let (name, value) = common::bearer(&pwd);
+    assert_eq!(
+        common::get(addr, "/api/whoami", &[(name, &value)])
+            .await
+            .status,
+        200
+    );
+    let r = common::get(addr, "/api/step-up", &[(name, &value)]).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["reason"], "insufficient_user_authentication");
+    let (_, params) = common::parse_challenge(&r.www_authenticate()[0]).unwrap();
+    assert_eq!(
+        common::param(&params, "acr_values"),
+        Some("urn:example:mfa")
+    );
+    assert_eq!(common::param(&params, "max_age"), Some("300"));
+    assert_eq!(common::param(&params, "resource_metadata"), Some(url));
+    let ev = server.event("insufficient_user_authentication");
+    assert_eq!(ev["fields"]["auth.token_acr"], "urn:example:pwd");
+    assert_eq!(ev["fields"]["auth.required_acr"], "urn:example:mfa");
+
+    let mfa = hs_token(claims(
+        json!({"acr": "urn:example:mfa", "auth_time": now - 10}),
+    ));
+    let (name, value) = common::bearer(&mfa);
+    let r = common::get(addr, "/api/step-up", &[(name, &value)]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["subject"], "alice");
+    assert_eq!(server.terminate().code(), Some(0));
+}

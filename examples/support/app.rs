@@ -1,7 +1,14 @@
-//! The demo application shared by the examples: `/healthz` (open), `/api/whoami`
-//! and `/api/admin` (scope `admin`), as docs/reference.md lists them.
+//! The demo application shared by the examples: `/healthz` (open), `/api/whoami`,
+//! `/api/admin` (scope `admin`), `/api/step-up` (a recent multi-factor login) and,
+//! with `[resource]`, the protected resource metadata document (open), as
+//! docs/reference.md lists them.
 
-use authgate::{AuthConfig, AuthLayer, CorsPreflight, Principal, RequireScopes};
+use std::time::Duration;
+
+use authgate::{
+    AuthConfig, AuthLayer, CorsPreflight, Principal, ProtectedResourceMetadata, RequireAuthContext,
+    RequireScopes,
+};
 use axum::{Json, Router, routing::get};
 use http::header::AUTHORIZATION;
 use serde_json::{Value, json};
@@ -34,7 +41,20 @@ pub fn router_with(auth: AuthLayer) -> Router {
             "/api/admin",
             get(whoami).layer(RequireScopes::all(["admin"])),
         )
-        .layer(auth);
+        // RFC 9470: a login with multi-factor authentication, at most 5 minutes old.
+        .route(
+            "/api/step-up",
+            get(whoami).layer(
+                RequireAuthContext::acr(["urn:example:mfa"]).max_age(Duration::from_secs(300)),
+            ),
+        );
+    let metadata = ProtectedResourceMetadata::from_config(auth.config());
+    api = api.layer(auth);
+    // The metadata document is fetched before the client has a token: merged
+    // after the auth layer, so it is not behind it (CORS still applies).
+    if let Some(metadata) = metadata {
+        api = api.merge(metadata.router());
+    }
     if cors {
         api = api.layer(
             CorsLayer::new()

@@ -64,7 +64,20 @@ pub(crate) fn run(args: &ExplainArgs) -> CmdResult {
         )));
     }
 
-    let explanation = explain(cfg, header, fetch && remote.is_some())?;
+    // A step-up route's requirement, as `RequireAuthContext` would check it.
+    let route = (!args.acr.is_empty() || args.max_age.is_some()).then(|| {
+        let layer = authgate::RequireAuthContext::acr(args.acr.iter().cloned());
+        match args.max_age {
+            Some(secs) => layer.max_age(std::time::Duration::from_secs(secs)),
+            None => layer,
+        }
+    });
+    let explanation = explain(
+        cfg,
+        header,
+        fetch && remote.is_some(),
+        route.as_ref().map(|l| l.policy()),
+    )?;
     match args.format {
         Format::Text => print_text(&explanation, at, at_given, &source.label),
         Format::Json => print_json(&explanation, at),
@@ -147,7 +160,12 @@ fn config_of(args: &ExplainArgs) -> Result<(AuthConfig, Source), Fail> {
 
 /// Runs the credential through `AuthLayer::explain` (a `GET /` with this
 /// `Authorization` value): the middleware's own code path.
-fn explain(cfg: AuthConfig, header: HeaderValue, fetch: bool) -> Result<Explanation, Fail> {
+fn explain(
+    cfg: AuthConfig,
+    header: HeaderValue,
+    fetch: bool,
+    route: Option<&authgate::step_up::AuthContextPolicy>,
+) -> Result<Explanation, Fail> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -170,9 +188,15 @@ fn explain(cfg: AuthConfig, header: HeaderValue, fetch: bool) -> Result<Explanat
         }
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, header);
-        Ok(layer
-            .explain(&Method::GET, &Uri::from_static("/"), &headers)
-            .await)
+        let (method, uri) = (Method::GET, Uri::from_static("/"));
+        Ok(match route {
+            Some(policy) => {
+                layer
+                    .explain_with_policy(&method, &uri, &headers, policy)
+                    .await
+            }
+            None => layer.explain(&method, &uri, &headers).await,
+        })
     })
 }
 
@@ -332,6 +356,20 @@ fn print_text(e: &Explanation, at: u64, at_given: bool, config: &str) {
     if let Some(h) = &e.hint {
         field("hint", h);
     }
+    if e.reason == Some(Reason::InsufficientUserAuthentication) {
+        let required = e.required_acr.as_deref().filter(|a| !a.is_empty());
+        let login = e
+            .auth_age_secs
+            .map_or("no auth_time".to_owned(), |s| format!("login {s} s ago"));
+        field(
+            "step-up",
+            &format!(
+                "required acr {}; token acr {}; {login}",
+                required.unwrap_or("(any)"),
+                e.token_acr.as_deref().unwrap_or("(none)"),
+            ),
+        );
+    }
     for c in &e.challenges {
         field("challenge", &format!("WWW-Authenticate: {c}"));
     }
@@ -443,6 +481,9 @@ fn print_json(e: &Explanation, at: u64) {
         "claims": e.claims,
         "signature_verified": e.signature_verified,
         "claim_checks": checks,
+        "required_acr": e.required_acr,
+        "token_acr": e.token_acr,
+        "auth_age_secs": e.auth_age_secs,
     });
     println!("{out}");
 }

@@ -184,6 +184,13 @@ struct ExplainArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Also check a step-up route (RFC 9470): the token's acr must be this value
+    /// (repeat for several accepted values)
+    #[arg(long, value_name = "ACR")]
+    acr: Vec<String>,
+    /// Also check a step-up route (RFC 9470): the login (auth_time) at most SECS old
+    #[arg(long, value_name = "SECS")]
+    max_age: Option<u64>,
     /// A token, a whole Authorization value (`Bearer …`, `Basic …`), or with
     /// --basic user:password; `-` or nothing reads it from stdin
     #[arg(value_name = "TOKEN")]

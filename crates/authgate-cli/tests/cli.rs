@@ -1774,3 +1774,69 @@ fn find_secret(haystack: &str, secrets: &[&str]) -> Option<String> {
     }
     None
 }
+
+// ---------------------------------------------------------------------------
+// explain: step-up (RFC 9470) with --acr / --max-age
+// ---------------------------------------------------------------------------
+
+#[test]
+fn explain_insufficient_user_authentication() {
+    let fx = Fixture::base();
+    let at = AT.to_string();
+    let explain = |token: &str, extra: &[&str]| {
+        let mut args = vec![
+            "explain",
+            "--config",
+            fx.config(),
+            "--at",
+            &at,
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        args.push(token);
+        run(&args, None, &env())
+    };
+    let pwd = good_token(json!({"acr": "urn:example:pwd", "auth_time": AT - 900}));
+    let out = explain(&pwd, &["--acr", "urn:example:mfa", "--max-age", "300"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let cli: Value = serde_json::from_str(&out.stdout).expect("one JSON object");
+    assert_eq!(cli["reason"], "insufficient_user_authentication");
+    assert_eq!(cli["status"], 401);
+    assert_eq!(cli["required_acr"], "urn:example:mfa");
+    assert_eq!(cli["token_acr"], "urn:example:pwd");
+    assert_eq!(cli["auth_age_secs"], 900);
+    assert_eq!(cli["signature_verified"], true);
+    let challenge = cli["challenges"][0].as_str().unwrap();
+    assert!(
+        challenge.contains(r#"acr_values="urn:example:mfa""#)
+            && challenge.contains(r#"max_age="300""#),
+        "{challenge}"
+    );
+
+    // The text form names them too.
+    let mut args = vec!["explain", "--config", fx.config(), "--at", &at];
+    args.extend_from_slice(&["--acr", "urn:example:mfa", "--max-age", "300", &pwd]);
+    let out = run(&args, None, &env());
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .contains("REJECTED: 401 insufficient_user_authentication"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("required acr urn:example:mfa; token acr urn:example:pwd; login 900 s ago"),
+        "{}",
+        out.stdout
+    );
+
+    // A recent multi-factor login passes; without the flags no route check runs.
+    let mfa = good_token(json!({"acr": "urn:example:mfa", "auth_time": AT - 60}));
+    assert_eq!(
+        explain(&mfa, &["--acr", "urn:example:mfa", "--max-age", "300"]).code,
+        0
+    );
+    assert_eq!(explain(&pwd, &[]).code, 0);
+}

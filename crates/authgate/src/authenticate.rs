@@ -116,6 +116,9 @@ impl Shared {
         if let Some(jwt) = cfg.jwt.as_ref().filter(|j| j.has_remote()) {
             responder = responder.with_retry_after(jwt.remote.refetch_cooldown_secs);
         }
+        if let Some(resource) = &cfg.resource {
+            responder = responder.with_resource_metadata(resource.metadata_url());
+        }
         Shared {
             cfg,
             jwt,

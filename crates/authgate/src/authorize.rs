@@ -26,9 +26,26 @@ pub struct AccessRequest<'a> {
     method: &'a Method,
     uri: &'a Uri,
     headers: &'a HeaderMap,
+    cfg: &'a crate::config::AuthConfig,
 }
 
 impl<'a> AccessRequest<'a> {
+    pub(crate) fn new(
+        principal: &'a Principal,
+        method: &'a Method,
+        uri: &'a Uri,
+        headers: &'a HeaderMap,
+        cfg: &'a crate::config::AuthConfig,
+    ) -> Self {
+        AccessRequest {
+            principal,
+            method,
+            uri,
+            headers,
+            cfg,
+        }
+    }
+
     /// The authenticated caller.
     pub fn principal(&self) -> &'a Principal {
         self.principal
@@ -45,6 +62,15 @@ impl<'a> AccessRequest<'a> {
     pub fn headers(&self) -> &'a HeaderMap {
         self.headers
     }
+    /// The time now, by the clock of the [`AuthLayer`](crate::AuthLayer) that
+    /// authenticated the request (the one its `exp` checks use).
+    pub fn now(&self) -> std::time::SystemTime {
+        (self.cfg.clock)()
+    }
+    /// The clock-skew allowance of that layer, in seconds.
+    pub fn leeway_secs(&self) -> u64 {
+        self.cfg.leeway_secs
+    }
 }
 
 /// Why a policy refused.
@@ -59,6 +85,41 @@ pub enum Denial {
     },
     /// Any other refusal: 403 `access_denied`, with this secret-free detail.
     AccessDenied(String),
+    /// The login behind the token is not strong or recent enough (RFC 9470): 401
+    /// `insufficient_user_authentication`, with `acr_values` and `max_age` in the
+    /// Bearer challenge. Built by [`RequireAuthContext`](crate::RequireAuthContext).
+    #[non_exhaustive]
+    InsufficientUserAuthentication {
+        /// A secret-free sentence saying what is missing.
+        detail: String,
+        /// The accepted `acr` values (the challenge's `acr_values`).
+        required_acr: Vec<String>,
+        /// The token's `acr`, if it has one.
+        token_acr: Option<String>,
+        /// Seconds since the token's `auth_time`, if it has one.
+        auth_age_secs: Option<i64>,
+        /// The route's `max_age` in seconds (the challenge's `max_age`).
+        max_age_secs: Option<u64>,
+    },
+}
+
+impl Denial {
+    /// A step-up denial (see [`Denial::InsufficientUserAuthentication`]).
+    pub fn insufficient_user_authentication(
+        detail: impl Into<String>,
+        required_acr: Vec<String>,
+        token_acr: Option<String>,
+        auth_age_secs: Option<i64>,
+        max_age_secs: Option<u64>,
+    ) -> Self {
+        Denial::InsufficientUserAuthentication {
+            detail: detail.into(),
+            required_acr,
+            token_acr,
+            auth_age_secs,
+            max_age_secs,
+        }
+    }
 }
 
 /// An authorization decision over an authenticated request.
@@ -67,8 +128,15 @@ pub trait Policy: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// A [`Denial`] answers 403.
+    /// A [`Denial`] answers 403 (401 for a step-up).
     fn check(&self, request: &AccessRequest<'_>) -> Result<(), Denial>;
+
+    /// The scopes a caller needs here, for the `scope` parameter of the 401
+    /// this route answers to a request without credentials (RFC 6750 §3). None
+    /// by default.
+    fn challenge_scopes(&self) -> &[String] {
+        &[]
+    }
 }
 
 /// The future of an [`AsyncPolicy`] check.
@@ -81,6 +149,11 @@ pub type PolicyFuture =
 pub trait AsyncPolicy: Send + Sync + 'static {
     /// Resolves to `Ok(())` to let the request through, or a [`Denial`] (403).
     fn check(&self, request: &AccessRequest<'_>) -> PolicyFuture;
+
+    /// As [`Policy::challenge_scopes`].
+    fn challenge_scopes(&self) -> &[String] {
+        &[]
+    }
 }
 
 /// Marks a policy as asynchronous for [`AuthorizeLayer`]; built by
@@ -139,6 +212,10 @@ impl Policy for Scopes {
                 required: self.scopes.clone(),
             })
         }
+    }
+
+    fn challenge_scopes(&self) -> &[String] {
+        &self.scopes
     }
 }
 
@@ -296,10 +373,25 @@ pub struct AuthorizeLayer<P> {
 }
 
 impl<P> AuthorizeLayer<P> {
-    fn new(policy: P) -> Self {
+    pub(crate) fn new(policy: P) -> Self {
         AuthorizeLayer {
             policy: Arc::new(policy),
         }
+    }
+}
+
+impl<P> AuthorizeLayer<P> {
+    /// The policy this layer applies (e.g. for
+    /// [`AuthLayer::explain_with_policy`](crate::AuthLayer::explain_with_policy)).
+    pub fn policy(&self) -> &P {
+        &self.policy
+    }
+}
+
+impl<P: Clone> AuthorizeLayer<P> {
+    /// The policy, to refine it (copied first if the layer was cloned).
+    pub(crate) fn policy_mut(&mut self) -> &mut P {
+        Arc::make_mut(&mut self.policy)
     }
 }
 
@@ -441,7 +533,13 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (failure, shared) = match precheck(&req) {
-            Precheck::Respond(failure, shared) => (Some(failure), shared),
+            Precheck::Respond(failure, shared) => (
+                Some(with_challenge_scopes(
+                    failure,
+                    self.policy.challenge_scopes(),
+                )),
+                shared,
+            ),
             Precheck::Pass => (None, None),
             Precheck::Check(shared, principal) => {
                 let access = AccessRequest {
@@ -449,6 +547,7 @@ where
                     method: req.method(),
                     uri: req.uri(),
                     headers: req.headers(),
+                    cfg: &shared.cfg,
                 };
                 let failure = self
                     .policy
@@ -480,7 +579,10 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (shared, principal) = match precheck(&req) {
-            Precheck::Respond(f, shared) => return refuse(&f, shared.as_deref(), &req),
+            Precheck::Respond(f, shared) => {
+                let f = with_challenge_scopes(f, self.policy.0.challenge_scopes());
+                return refuse(&f, shared.as_deref(), &req);
+            }
             Precheck::Pass => {
                 return ResponseFuture::inner(self.inner.call(req));
             }
@@ -491,6 +593,7 @@ where
             method: req.method(),
             uri: req.uri(),
             headers: req.headers(),
+            cfg: &shared.cfg,
         };
         let check = self.policy.0.check(&access);
         let principal = principal.clone();
@@ -509,7 +612,18 @@ where
     }
 }
 
-fn denied(principal: &Principal, denial: Denial, token: Option<&str>) -> Failure {
+/// A route layer's 401 to a request without credentials (behind
+/// [`AuthLayer::optional`](crate::AuthLayer::optional)) names the scopes the route
+/// requires, so the client knows what to ask for before its first try (RFC 6750
+/// §3).
+fn with_challenge_scopes(mut f: Failure, scopes: &[String]) -> Failure {
+    if f.reason == Reason::MissingCredentials && !scopes.is_empty() {
+        f.required_scopes = Some(scopes.join(" "));
+    }
+    f
+}
+
+pub(crate) fn denied(principal: &Principal, denial: Denial, token: Option<&str>) -> Failure {
     let scheme = match principal.scheme() {
         Scheme::Basic => SchemeLabel::Basic,
         Scheme::Bearer => SchemeLabel::Bearer,
@@ -528,6 +642,21 @@ fn denied(principal: &Principal, denial: Denial, token: Option<&str>) -> Failure
             f
         }
         Denial::AccessDenied(detail) => Failure::new(Reason::AccessDenied, scheme, detail),
+        Denial::InsufficientUserAuthentication {
+            detail,
+            required_acr,
+            token_acr,
+            auth_age_secs,
+            max_age_secs,
+        } => {
+            let mut f = Failure::new(Reason::InsufficientUserAuthentication, scheme, detail)
+                .hint(crate::step_up::hint(principal, &required_acr, max_age_secs));
+            f.required_acr = Some(required_acr.join(" "));
+            f.token_acr = token_acr;
+            f.auth_age_secs = auth_age_secs;
+            f.max_age_secs = max_age_secs;
+            f
+        }
     };
     f.granted_scopes = Some(granted);
     if principal.scheme() == Scheme::Basic {

@@ -21,6 +21,11 @@ const DEFAULT_RETRY_AFTER_SECS: u64 = 10;
 pub(crate) struct Responder {
     realm: String,
     bearer: Option<HeaderValue>,
+    /// The plain Bearer challenge of a 401 when a protected resource is
+    /// configured: `bearer` with `resource_metadata` (RFC 9728 §5.1).
+    bearer_401: Option<HeaderValue>,
+    /// `resource_metadata` of every Bearer challenge on a 401.
+    resource_metadata: Option<String>,
     basic: Option<HeaderValue>,
     problem_body: bool,
     retry_after: HeaderValue,
@@ -51,6 +56,8 @@ impl Responder {
             bearer: bearer
                 .then(|| value(format!("Bearer realm=\"{realm}\"")))
                 .flatten(),
+            bearer_401: None,
+            resource_metadata: None,
             basic: basic
                 .then(|| value(format!("Basic realm=\"{realm}\", charset=\"UTF-8\"")))
                 .flatten(),
@@ -66,6 +73,21 @@ impl Responder {
             ),
             renderer: None,
         }
+    }
+
+    /// Every Bearer challenge on a 401 names the resource's metadata document
+    /// (RFC 9728 §5.1). The URL was checked at config time to be visible ASCII
+    /// without `"` or `\\`.
+    pub(crate) fn with_resource_metadata(mut self, url: &str) -> Self {
+        self.resource_metadata = Some(url.to_owned());
+        self.bearer_401 = self.bearer.as_ref().and_then(|_| {
+            HeaderValue::from_str(&format!(
+                "Bearer realm=\"{}\", resource_metadata=\"{url}\"",
+                self.realm
+            ))
+            .ok()
+        });
+        self
     }
 
     /// Renders rejections with `renderer`; the protocol headers stay.
@@ -142,16 +164,32 @@ impl Responder {
     /// The challenges for a response: on 400/401 one per enabled scheme, the failing
     /// scheme's first and only it with `error`; on 403 the Bearer
     /// `insufficient_scope` challenge for Bearer principals; none otherwise.
+    ///
+    /// A Bearer challenge on a 401 also carries `scope` when the route that
+    /// answered requires scopes (RFC 6750 §3), `acr_values` / `max_age` for a
+    /// step-up (RFC 9470 §3), and `resource_metadata` when a protected resource
+    /// is configured (RFC 9728 §5.1).
     fn challenges(&self, f: &Failure, status: StatusCode) -> Vec<HeaderValue> {
         let mut out = Vec::with_capacity(2);
         match status.as_u16() {
-            400 | 401 => {
+            code @ (400 | 401) => {
                 let bearer_error = f.reason.bearer_error().filter(|_| {
                     f.scheme == SchemeLabel::Bearer || f.reason == Reason::MultipleCredentials
                 });
+                let on_401 = code == 401;
+                let scope = f.required_scopes.as_deref().filter(|_| on_401);
                 let bearer = match (bearer_error, &self.bearer) {
-                    (Some(err), Some(_)) => self.bearer_with(err, f.public_detail(), None),
-                    (_, plain) => plain.clone(),
+                    (_, None) => None,
+                    (None, Some(plain)) if scope.is_none() => {
+                        if on_401 {
+                            self.bearer_401.clone().or_else(|| Some(plain.clone()))
+                        } else {
+                            Some(plain.clone())
+                        }
+                    }
+                    (err, Some(_)) => {
+                        self.bearer_with(err.map(|e| (e, f.public_detail())), scope, f, on_401)
+                    }
                 };
                 let basic = self.basic.clone();
                 let (first, second) = if f.scheme == SchemeLabel::Basic {
@@ -165,9 +203,10 @@ impl Responder {
             403 if f.reason == Reason::InsufficientScope && f.scheme == SchemeLabel::Bearer => {
                 let scope = f.required_scopes.as_deref().unwrap_or_default();
                 out.extend(self.bearer_with(
-                    BearerError::InsufficientScope,
-                    f.public_detail(),
+                    Some((BearerError::InsufficientScope, f.public_detail())),
                     Some(scope),
+                    f,
+                    false,
                 ));
             }
             _ => {}
@@ -175,20 +214,39 @@ impl Responder {
         out
     }
 
+    /// A Bearer challenge with parameters, in the order `realm`, `error`,
+    /// `error_description`, `scope`, `acr_values`, `max_age`,
+    /// `resource_metadata`; every value quoted.
     fn bearer_with(
         &self,
-        error: BearerError,
-        description: &str,
+        error: Option<(BearerError, &str)>,
         scope: Option<&str>,
+        f: &Failure,
+        on_401: bool,
     ) -> Option<HeaderValue> {
-        let mut s = format!(
-            "Bearer realm=\"{}\", error=\"{}\", error_description=\"{}\"",
-            self.realm,
-            error.as_str(),
-            description_chars(description)
-        );
+        let mut s = format!("Bearer realm=\"{}\"", self.realm);
+        if let Some((error, description)) = error {
+            s.push_str(&format!(
+                ", error=\"{}\", error_description=\"{}\"",
+                error.as_str(),
+                description_chars(description)
+            ));
+        }
         if let Some(scope) = scope {
             s.push_str(&format!(", scope=\"{}\"", scope_chars(scope)));
+        }
+        if f.reason == Reason::InsufficientUserAuthentication {
+            if let Some(acr) = f.required_acr.as_deref().filter(|a| !a.is_empty()) {
+                // acr values are URIs or short tokens: the scope-token
+                // characters, space-separated (RFC 9470 §3).
+                s.push_str(&format!(", acr_values=\"{}\"", scope_chars(acr)));
+            }
+            if let Some(max_age) = f.max_age_secs {
+                s.push_str(&format!(", max_age=\"{max_age}\""));
+            }
+        }
+        if on_401 && let Some(url) = &self.resource_metadata {
+            s.push_str(&format!(", resource_metadata=\"{url}\""));
         }
         HeaderValue::from_str(&s).ok()
     }
@@ -449,6 +507,61 @@ mod tests {
                 &fail(Reason::KeySetUnavailable, SchemeLabel::Bearer)
             )
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn resource_metadata_scope_and_step_up_parameters() {
+        let url = "https://api.example.com/.well-known/oauth-protected-resource/mcp";
+        let r = Responder::new("api", true, true, true).with_resource_metadata(url);
+        let rm = format!("resource_metadata=\"{url}\"");
+        assert_eq!(
+            challenges(&r, &fail(Reason::MissingCredentials, SchemeLabel::None)),
+            [
+                format!("Bearer realm=\"api\", {rm}"),
+                "Basic realm=\"api\", charset=\"UTF-8\"".to_owned()
+            ]
+        );
+        assert_eq!(
+            challenges(&r, &fail(Reason::WrongPassword, SchemeLabel::Basic))[1],
+            format!("Bearer realm=\"api\", {rm}")
+        );
+        assert_eq!(
+            challenges(&r, &fail(Reason::TokenExpired, SchemeLabel::Bearer))[0],
+            format!("Bearer realm=\"api\", error=\"invalid_token\", error_description=\"d\", {rm}")
+        );
+        // Not on a 400, nor on a 403.
+        assert_eq!(
+            challenges(&r, &fail(Reason::MalformedCredentials, SchemeLabel::Bearer))[0],
+            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"d\""
+        );
+        let mut scope = fail(Reason::InsufficientScope, SchemeLabel::Bearer);
+        scope.required_scopes = Some("admin".into());
+        assert!(!challenges(&r, &scope)[0].contains("resource_metadata"));
+        // A route's 401 to a request without credentials names its scope.
+        let mut anon = fail(Reason::MissingCredentials, SchemeLabel::None);
+        anon.required_scopes = Some("admin tools".into());
+        assert_eq!(
+            challenges(&r, &anon)[0],
+            format!("Bearer realm=\"api\", scope=\"admin tools\", {rm}")
+        );
+        let mut step = fail(Reason::InsufficientUserAuthentication, SchemeLabel::Bearer);
+        step.required_acr = Some("urn:a urn:b".into());
+        step.max_age_secs = Some(300);
+        assert_eq!(
+            challenges(&r, &step)[0],
+            format!(
+                "Bearer realm=\"api\", error=\"insufficient_user_authentication\", error_description=\"d\", acr_values=\"urn:a urn:b\", max_age=\"300\", {rm}"
+            )
+        );
+        // Without a resource: the same, without resource_metadata.
+        let plain = Responder::new("api", true, false, true);
+        step.required_acr = Some(String::new());
+        assert_eq!(
+            challenges(&plain, &step),
+            [
+                "Bearer realm=\"api\", error=\"insufficient_user_authentication\", error_description=\"d\", max_age=\"300\""
+            ]
         );
     }
 

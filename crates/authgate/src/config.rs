@@ -394,6 +394,7 @@ pub struct AuthConfig {
     pub(crate) revocation: Option<RevocationCheck>,
     pub(crate) revocation_async: Option<AsyncRevocationCheck>,
     pub(crate) introspection: Option<crate::IntrospectionConfig>,
+    pub(crate) resource: Option<crate::metadata::ProtectedResource>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -414,6 +415,7 @@ impl fmt::Debug for AuthConfig {
                 &self.revocation_async.as_ref().map(|_| "<fn>"),
             )
             .field("introspection", &self.introspection)
+            .field("resource", &self.resource)
             .finish()
     }
 }
@@ -428,6 +430,12 @@ impl AuthConfig {
     /// The realm every challenge names.
     pub fn realm(&self) -> &str {
         &self.realm
+    }
+
+    /// The protected resource this configuration describes (RFC 9728), if any;
+    /// its [`metadata_url`](crate::ProtectedResource::metadata_url) is set.
+    pub fn resource(&self) -> Option<&crate::metadata::ProtectedResource> {
+        self.resource.as_ref()
     }
 
     /// The same configuration with another clock, e.g. to ask whether a token
@@ -506,6 +514,7 @@ pub struct AuthConfigBuilder {
     revocation: Option<RevocationCheck>,
     revocation_async: Option<AsyncRevocationCheck>,
     introspection: Option<crate::IntrospectionConfig>,
+    resource: Option<crate::metadata::ProtectedResource>,
 }
 
 impl fmt::Debug for AuthConfigBuilder {
@@ -532,6 +541,7 @@ impl Default for AuthConfigBuilder {
             revocation: None,
             revocation_async: None,
             introspection: None,
+            resource: None,
         }
     }
 }
@@ -590,6 +600,16 @@ impl AuthConfigBuilder {
     /// [`IntrospectionConfig`](crate::IntrospectionConfig).
     pub fn introspection(mut self, introspection: crate::IntrospectionConfig) -> Self {
         self.introspection = Some(introspection);
+        self
+    }
+
+    /// Describes the protected resource (RFC 9728): every Bearer challenge on a
+    /// 401 then carries `resource_metadata`, and the resource identifier becomes
+    /// an accepted JWT audience besides those of [`JwtConfig::audience`] (so a
+    /// token without `aud` is refused, as with any configured audience). Serve the
+    /// document with [`ProtectedResourceMetadata`](crate::ProtectedResourceMetadata).
+    pub fn resource(mut self, resource: crate::metadata::ProtectedResource) -> Self {
+        self.resource = Some(resource);
         self
     }
 
@@ -688,6 +708,15 @@ impl AuthConfigBuilder {
                 ));
             }
         }
+        if let Some(resource) = &mut self.resource {
+            resource.check()?;
+            // RFC 8707 §2: a token issued for this resource names it in `aud`.
+            if let Some(jwt) = &mut self.jwt
+                && !jwt.audiences.contains(&resource.id)
+            {
+                jwt.audiences.push(resource.id.clone());
+            }
+        }
         if let Some(jwt) = &mut self.jwt {
             if jwt.issuers.is_empty()
                 && let Some(issuer) = &jwt.remote.oidc_issuer
@@ -710,6 +739,7 @@ impl AuthConfigBuilder {
             revocation: self.revocation,
             revocation_async: self.revocation_async,
             introspection: self.introspection,
+            resource: self.resource,
         })
     }
 }

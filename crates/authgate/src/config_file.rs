@@ -138,6 +138,20 @@ struct FileConfig {
     max_token_bytes: Option<usize>,
     bearer: Option<BearerSection>,
     basic: Option<BasicSection>,
+    resource: Option<ResourceSection>,
+}
+
+/// `[resource]`: the protected resource (RFC 9728).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResourceSection {
+    id: String,
+    authorization_servers: Vec<String>,
+    #[serde(default)]
+    scopes_supported: Vec<String>,
+    name: Option<String>,
+    documentation: Option<String>,
+    jwks_uri: Option<String>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -527,6 +541,21 @@ impl Loader<'_> {
         }
         if let Some(basic) = file.basic {
             builder = builder.basic(self.basic(basic)?);
+        }
+        if let Some(r) = file.resource {
+            let mut resource = crate::metadata::ProtectedResource::new(r.id)
+                .authorization_servers(r.authorization_servers)
+                .scopes_supported(r.scopes_supported);
+            if let Some(name) = r.name {
+                resource = resource.name(name);
+            }
+            if let Some(url) = r.documentation {
+                resource = resource.documentation(url);
+            }
+            if let Some(url) = r.jwks_uri {
+                resource = resource.jwks_uri(url);
+            }
+            builder = builder.resource(resource);
         }
         builder
             .build()
@@ -1067,6 +1096,41 @@ mod tests {
                 "{value}"
             );
         }
+    }
+
+    #[test]
+    fn resource_section() {
+        let env = |name: &str| (name == "S").then(|| "s".repeat(32));
+        let cfg = AuthConfig::from_toml_str_with_env(
+            r#"
+[bearer.jwt]
+algorithms = ["HS256"]
+audience = "orders-api"
+[[bearer.jwt.keys]]
+secret_env = "S"
+[resource]
+id = "https://api.example.com/mcp"
+authorization_servers = ["https://id.example.com/"]
+scopes_supported = ["tools:call"]
+name = "Tools"
+documentation = "https://docs.example.com/"
+"#,
+            Path::new("."),
+            &env,
+        )
+        .unwrap();
+        let r = cfg.resource().unwrap();
+        assert_eq!(r.id(), "https://api.example.com/mcp");
+        assert_eq!(
+            r.metadata_url(),
+            "https://api.example.com/.well-known/oauth-protected-resource/mcp"
+        );
+        let jwt = cfg.jwt.as_ref().unwrap();
+        assert_eq!(jwt.audiences, ["orders-api", "https://api.example.com/mcp"]);
+        let e = load("[[bearer.api_keys]]\nid = \"a\"\nsha256 = \"54705c8b0c921341fc0be57454631ebb696c8f069c010cca5563d56e4da7834e\"\n[resource]\nid = \"https://a.example/#x\"\nauthorization_servers = [\"https://id.example/\"]\n").unwrap_err();
+        assert_eq!(e.key(), "resource.id");
+        let e = load("[[bearer.api_keys]]\nid = \"a\"\nsha256 = \"54705c8b0c921341fc0be57454631ebb696c8f069c010cca5563d56e4da7834e\"\n[resource]\nid = \"https://a.example/\"\nauthorization_servers = [\"https://id.example/\"]\nscope = 1\n").unwrap_err();
+        assert_eq!(e.key(), "resource.scope");
     }
 
     #[test]

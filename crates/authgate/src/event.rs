@@ -195,6 +195,8 @@ pub(crate) fn rejection(f: &Failure, status: u16, method: &Method, path: &str) {
     let key_id = opt(&f.key_id);
     let required = opt(&f.required_scopes);
     let granted = opt(&f.granted_scopes);
+    let required_acr = opt(&f.required_acr);
+    let token_acr = opt(&f.token_acr);
     macro_rules! emit {
         ($level:expr, $message:literal) => {
             tracing::event!(
@@ -220,6 +222,9 @@ pub(crate) fn rejection(f: &Failure, status: u16, method: &Method, path: &str) {
                 auth.key_id = key_id.as_deref(),
                 auth.required_scopes = required.as_deref(),
                 auth.granted_scopes = granted.as_deref(),
+                auth.required_acr = required_acr.as_deref(),
+                auth.token_acr = token_acr.as_deref(),
+                auth.auth_age_secs = f.auth_age_secs,
                 $message
             )
         };

@@ -43,6 +43,13 @@ pub struct Explanation {
     /// Whether the signature verified, so that the claims above can be trusted.
     /// Claims checks run only after the signature has verified.
     pub signature_verified: bool,
+    /// Step-up (RFC 9470), when a route policy refused with
+    /// `insufficient_user_authentication`: the `acr` values it accepts.
+    pub required_acr: Option<String>,
+    /// Step-up: the token's `acr`.
+    pub token_acr: Option<String>,
+    /// Step-up: seconds since the token's `auth_time`.
+    pub auth_age_secs: Option<i64>,
 }
 
 impl Explanation {
@@ -58,16 +65,46 @@ pub(crate) async fn explain(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Explanation {
+    explain_with(shared, method, uri, headers, None).await
+}
+
+/// As [`explain`], then, for a request that would pass, the route policy: what
+/// a route behind a layer such as `RequireAuthContext` would answer.
+pub(crate) async fn explain_with(
+    shared: &Arc<Shared>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    policy: Option<&dyn crate::authorize::Policy>,
+) -> Explanation {
     let token = match credentials::parse(headers, uri) {
         Credentials::Bearer(t) => Some(t.to_owned()),
         _ => None,
     };
     let (header, claims) = token.as_deref().map(decode_unverified).unwrap_or_default();
-    let outcome: Result<Option<Principal>, Failure> = match shared.decide(method, uri, headers) {
+    let mut outcome: Result<Option<Principal>, Failure> = match shared.decide(method, uri, headers)
+    {
         Decision::Pass(p) => Ok(p),
         Decision::Reject(f) => Err(*f),
         Decision::Pending(fut) => fut.await.map(Some),
     };
+    let mut policy_refused = false;
+    if let (Some(policy), Ok(Some(principal))) = (policy, &outcome)
+        && let Err(denial) = policy.check(&crate::authorize::AccessRequest::new(
+            principal,
+            method,
+            uri,
+            headers,
+            &shared.cfg,
+        ))
+    {
+        outcome = Err(crate::authorize::denied(
+            principal,
+            denial,
+            token.as_deref(),
+        ));
+        policy_refused = true;
+    }
     let mut e = Explanation {
         status: 200,
         reason: None,
@@ -79,6 +116,9 @@ pub(crate) async fn explain(
         header,
         claims,
         signature_verified: false,
+        required_acr: None,
+        token_acr: None,
+        auth_age_secs: None,
     };
     match outcome {
         Ok(principal) => {
@@ -94,7 +134,12 @@ pub(crate) async fn explain(
                 .iter()
                 .filter_map(|v| v.to_str().ok().map(str::to_owned))
                 .collect();
-            e.signature_verified = f.reason.follows_signature_check() && e.header.is_some();
+            // A route policy sees only verified principals.
+            e.signature_verified =
+                (policy_refused || f.reason.follows_signature_check()) && e.header.is_some();
+            e.required_acr = f.required_acr.clone();
+            e.token_acr = f.token_acr.clone();
+            e.auth_age_secs = f.auth_age_secs;
             e.reason = Some(f.reason);
             e.detail = Some(f.detail.into_owned());
             e.hint = f.hint.map(|h| h.into_owned());

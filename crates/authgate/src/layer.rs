@@ -130,6 +130,21 @@ impl AuthLayer {
         crate::explain::explain(&self.shared, method, uri, headers).await
     }
 
+    /// As [`explain`](Self::explain), for a route behind a route layer: when the
+    /// credentials would pass, `policy` (e.g.
+    /// `RequireAuthContext::acr([...]).policy()`) is asked too, and its refusal
+    /// is explained like the layer's own (status, challenge, detail, hint, and
+    /// the step-up fields).
+    pub async fn explain_with_policy(
+        &self,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        policy: &dyn crate::authorize::Policy,
+    ) -> crate::explain::Explanation {
+        crate::explain::explain_with(&self.shared, method, uri, headers, Some(policy)).await
+    }
+
     /// The configuration this layer enforces.
     pub fn config(&self) -> &AuthConfig {
         &self.shared.cfg

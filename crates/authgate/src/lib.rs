@@ -13,6 +13,8 @@
 //! | [`config`] | [`AuthConfig`] and its validation |
 //! | [`authorize`] | scopes and custom policies (403) |
 //! | [`principal`] | the authenticated caller |
+//! | [`metadata`] | protected resource metadata (RFC 9728) |
+//! | [`step_up`] | step-up authentication (RFC 9470) |
 //! | [`summary`] | a secret-free description of a configuration ([`AuthConfig::summary`]) |
 //!
 //! # Crypto backend
@@ -61,10 +63,12 @@ pub mod event;
 pub mod explain;
 pub mod future;
 pub mod layer;
+pub mod metadata;
 pub mod principal;
 pub mod reason;
 mod rejection;
 pub mod service;
+pub mod step_up;
 pub mod summary;
 mod verify;
 
@@ -83,10 +87,12 @@ pub use config::{
 };
 pub use config_introspection::IntrospectionConfig;
 pub use layer::AuthLayer;
+pub use metadata::{ProtectedResource, ProtectedResourceMetadata};
 pub use principal::{Principal, Scheme};
 pub use reason::Reason;
 pub use rejection::{AuthRejection, RejectionResponse};
 pub use service::AuthService;
+pub use step_up::RequireAuthContext;
 pub use summary::ConfigSummary;
 pub use verify::basic::BasicConfig;
 pub use verify::keys::{Algorithm, JwtKey, KeyType, UnknownAlgorithm};

@@ -217,6 +217,27 @@ impl Principal {
         self.inner.jwt.as_ref().map(JwtClaims::map)
     }
 
+    /// The verified `acr` claim (Authentication Context Class Reference, OpenID
+    /// Connect Core §2, RFC 9470): how strongly the user logged in. `None` when
+    /// absent or not a string, and for Basic and API-key principals.
+    pub fn acr(&self) -> Option<&str> {
+        self.claims()?.get("acr")?.as_str()
+    }
+
+    /// The verified `auth_time` claim: when the user last logged in, in seconds
+    /// since the Unix epoch (OpenID Connect Core §2, RFC 9470). `None` when absent
+    /// or not a non-negative number, and for Basic and API-key principals.
+    pub fn auth_time(&self) -> Option<u64> {
+        let value = self.claims()?.get("auth_time")?;
+        value.as_u64().or_else(|| {
+            value
+                .as_f64()
+                .filter(|t| t.is_finite() && *t >= 0.0 && *t < 1e15)
+                // Whole seconds: a fraction never makes a login more recent.
+                .map(|t| t.floor() as u64)
+        })
+    }
+
     /// The verified claims deserialized into the caller's type, straight from the
     /// verified JSON.
     ///

@@ -29,6 +29,14 @@ pub(crate) struct Failure {
     pub(crate) key_id: Option<String>,
     pub(crate) required_scopes: Option<String>,
     pub(crate) granted_scopes: Option<String>,
+    /// Step-up (RFC 9470): the `acr` values the route accepts, space-separated.
+    pub(crate) required_acr: Option<String>,
+    /// Step-up: the token's `acr` claim, when it has one.
+    pub(crate) token_acr: Option<String>,
+    /// Step-up: seconds since the token's `auth_time`, when it has one.
+    pub(crate) auth_age_secs: Option<i64>,
+    /// Step-up: the route's `max_age`, for the challenge.
+    pub(crate) max_age_secs: Option<u64>,
     /// No key could be selected for the token (kid unknown or no key fits): a
     /// remote key set may know it after a refetch.
     pub(crate) key_missing: bool,
@@ -60,6 +68,10 @@ impl Failure {
             key_id: None,
             required_scopes: None,
             granted_scopes: None,
+            required_acr: None,
+            token_acr: None,
+            auth_age_secs: None,
+            max_age_secs: None,
             key_missing: false,
             retry_after_secs: None,
         }
