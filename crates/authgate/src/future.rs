@@ -150,6 +150,7 @@ where
                     let (mut inner, mut req) = *next;
                     match outcome {
                         Ok(principal) => {
+                            crate::metrics::passed(Some(&principal));
                             crate::service::insert(req.extensions_mut(), Some(principal), shared);
                             inner.call(req)
                         }

@@ -10,6 +10,7 @@
 //! | [`reason`] | the reason codes, one per rejection cause |
 //! | `challenge` | `WWW-Authenticate` and problem+json responses |
 //! | [`event`] | the `tracing` event per rejection |
+//! | [`metrics`] | counters, a histogram and a gauge (feature `metrics`) |
 //! | [`config`] | [`AuthConfig`] and its validation |
 //! | [`authorize`] | scopes and custom policies (403) |
 //! | [`principal`] | the authenticated caller |
@@ -60,6 +61,7 @@ pub mod event;
 pub mod explain;
 pub mod future;
 pub mod layer;
+pub mod metrics;
 pub mod principal;
 pub mod reason;
 mod rejection;

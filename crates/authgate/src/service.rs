@@ -68,6 +68,7 @@ where
         mark_sensitive(req.headers_mut());
         match self.shared.decide(req.method(), req.uri(), req.headers()) {
             Decision::Pass(principal) => {
+                crate::metrics::passed(principal.as_ref());
                 insert(req.extensions_mut(), principal, &self.shared);
                 ResponseFuture::inner(self.inner.call(req))
             }
