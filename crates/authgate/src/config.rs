@@ -381,6 +381,8 @@ pub struct AuthConfig {
     pub(crate) clock: Clock,
     pub(crate) revocation: Option<RevocationCheck>,
     pub(crate) revocation_async: Option<AsyncRevocationCheck>,
+    /// Record the principal's subject as `enduser.id` on the request span.
+    pub(crate) record_enduser_id: bool,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -400,6 +402,7 @@ impl fmt::Debug for AuthConfig {
                 "revocation_async",
                 &self.revocation_async.as_ref().map(|_| "<fn>"),
             )
+            .field("record_enduser_id", &self.record_enduser_id)
             .finish()
     }
 }
@@ -491,6 +494,7 @@ pub struct AuthConfigBuilder {
     clock: Clock,
     revocation: Option<RevocationCheck>,
     revocation_async: Option<AsyncRevocationCheck>,
+    record_enduser_id: bool,
 }
 
 impl fmt::Debug for AuthConfigBuilder {
@@ -516,6 +520,7 @@ impl Default for AuthConfigBuilder {
             clock: Arc::new(SystemTime::now),
             revocation: None,
             revocation_async: None,
+            record_enduser_id: false,
         }
     }
 }
@@ -536,6 +541,16 @@ impl AuthConfigBuilder {
     /// How CORS preflights are treated (default [`CorsPreflight::Allow`]).
     pub fn cors_preflight(mut self, mode: CorsPreflight) -> Self {
         self.cors_preflight = mode;
+        self
+    }
+
+    /// Whether the authenticated subject is recorded as `enduser.id` (the
+    /// OpenTelemetry attribute) on the request span, when that span declares the
+    /// field, e.g. one made by [`trace::request_span`](crate::trace::request_span).
+    /// Default false: a user id is personal data, and traces often go to systems
+    /// with other retention rules than logs; turn it on only where that is fine.
+    pub fn record_enduser_id(mut self, on: bool) -> Self {
+        self.record_enduser_id = on;
         self
     }
 
@@ -678,6 +693,7 @@ impl AuthConfigBuilder {
             clock: self.clock,
             revocation: self.revocation,
             revocation_async: self.revocation_async,
+            record_enduser_id: self.record_enduser_id,
         })
     }
 }

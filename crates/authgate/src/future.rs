@@ -151,6 +151,7 @@ where
                     match outcome {
                         Ok(principal) => {
                             crate::metrics::passed(Some(&principal));
+                            crate::trace::passed(Some(&principal), shared.cfg.record_enduser_id);
                             crate::service::insert(req.extensions_mut(), Some(principal), shared);
                             inner.call(req)
                         }

@@ -10,6 +10,7 @@
 //! | [`reason`] | the reason codes, one per rejection cause |
 //! | `challenge` | `WWW-Authenticate` and problem+json responses |
 //! | [`event`] | the `tracing` event per rejection |
+//! | [`trace`] | a request span with OpenTelemetry field names |
 //! | [`metrics`] | counters, a histogram and a gauge (feature `metrics`) |
 //! | [`config`] | [`AuthConfig`] and its validation |
 //! | [`authorize`] | scopes and custom policies (403) |
@@ -67,6 +68,7 @@ pub mod reason;
 mod rejection;
 pub mod service;
 pub mod summary;
+pub mod trace;
 mod verify;
 
 #[cfg(feature = "axum")]
