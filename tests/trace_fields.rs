@@ -87,3 +87,37 @@ async fn enduser_id_only_when_the_application_opts_in() {
         }
     }
 }
+
+/// `examples/otel.rs` prints its three spans as OpenTelemetry spans on stdout,
+/// with the fields the layer recorded.
+#[test]
+fn the_otel_example_exports_the_fields() {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = dir
+        .join("examples")
+        .join(format!("otel{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--example", "otel"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build --example otel");
+        assert!(status.success());
+    }
+    let out = std::process::Command::new(bin)
+        .output()
+        .expect("run the otel example");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        r#"enduser.id: String(Owned("alice"))"#,
+        r#"error.type: String(Owned("missing_credentials"))"#,
+        r#"http.request.method: String(Owned("_OTHER"))"#,
+        r#"http.response.status_code: I64(401)"#,
+        "Kind         : Server",
+    ] {
+        assert!(stdout.contains(want), "no {want} in {stdout}");
+    }
+    assert_eq!(stdout.matches("Span #").count(), 3, "{stdout}");
+}

@@ -85,7 +85,7 @@ pub(crate) fn rejected(reason: Reason, status: u16) {
         span.record("error.type", reason.code());
     }
     if span.has_field("http.response.status_code") {
-        span.record("http.response.status_code", status);
+        span.record("http.response.status_code", i64::from(status));
     }
 }
 
