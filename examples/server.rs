@@ -213,7 +213,18 @@ async fn main() -> ExitCode {
 fn with_metrics(
     app: axum::Router,
 ) -> Result<axum::Router, metrics_exporter_prometheus::BuildError> {
-    let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    // Buckets for the latency histogram (a summary otherwise), from a cache hit
+    // (microseconds) to a password hash (tens of milliseconds and more).
+    let buckets = [
+        0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+    ];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(authgate::metrics::VERIFY_DURATION_SECONDS.to_owned()),
+            &buckets,
+        )?
+        .install_recorder()?;
     authgate::metrics::describe();
     Ok(app.route(
         "/metrics",

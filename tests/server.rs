@@ -356,7 +356,12 @@ async fn metrics_flag_serves_prometheus_text_outside_the_layer() {
         "{text}"
     );
     assert!(text.contains("# HELP authgate_requests_total"), "{text}");
-    assert!(text.contains("authgate_verify_duration_seconds"), "{text}");
+    assert!(
+        text.contains(
+            r#"authgate_verify_duration_seconds_bucket{scheme="bearer",cached="false",le="0.01"}"#
+        ),
+        "{text}"
+    );
     // The scheme's name stays out of the labels.
     assert!(!text.contains("digest"), "{text}");
     // The scrape itself went around the layer: no request was counted for it.

@@ -18,7 +18,12 @@
 //!
 //! The keys are built at compile time: with no recorder installed, recording is
 //! a thread-local check, an atomic load and a call to the facade's no-op
-//! recorder, with nothing formatted or allocated.
+//! recorder, with nothing formatted or allocated. The latency histogram reads the
+//! clock twice per verification even then: the facade cannot tell whether a
+//! recorder is installed.
+//!
+//! A request passed by the layer and then refused by a route layer or an
+//! extractor counts twice: once as passed, once as the rejection.
 //!
 //! Without the feature every function here is empty and compiles to nothing.
 
