@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! cargo run --release --example server -- --config FILE --listen ADDR \
-//!     [--log-format json|pretty] [--header-timeout-secs N]
+//!     [--log-format json|pretty] [--header-timeout-secs N] [--metrics]
 //! ```
+//!
+//! `--metrics` serves authgate's metrics as Prometheus text at `GET /metrics`,
+//! outside the authentication layer (put it behind the network's own access
+//! control in production).
 //!
 //! The first line on stderr is `listening on http://HOST:PORT`; logs go to stdout;
 //! a configuration error is one line on stderr and exit code 2; SIGTERM or Ctrl-C
@@ -33,7 +37,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: server --config FILE --listen ADDR [--log-format json|pretty] [--header-timeout-secs N]";
+const USAGE: &str = "usage: server --config FILE --listen ADDR [--log-format json|pretty] [--header-timeout-secs N] [--metrics]";
 
 /// How long a request's headers may take to arrive, counted from the moment the
 /// connection waits for them (right after it opens, and after each response).
@@ -50,6 +54,7 @@ struct Args {
     listen: String,
     log_format: LogFormat,
     header_timeout: Duration,
+    metrics: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -57,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
     let mut listen = None;
     let mut log_format = LogFormat::Pretty;
     let mut header_timeout = DEFAULT_HEADER_TIMEOUT;
+    let mut metrics = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -94,6 +100,7 @@ fn parse_args() -> Result<Args, String> {
                     }
                 }
             }
+            "--metrics" if inline.is_none() => metrics = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}; {USAGE}")),
         }
@@ -103,6 +110,7 @@ fn parse_args() -> Result<Args, String> {
         listen: listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
         log_format,
         header_timeout,
+        metrics,
     })
 }
 
@@ -186,9 +194,53 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     eprintln!("listening on http://{addr}");
-    let app = app::router_with(auth);
+    let mut app = app::router_with(auth);
+    if args.metrics {
+        app = match with_metrics(app) {
+            Ok(app) => app,
+            Err(e) => {
+                eprintln!("cannot install the metrics recorder: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    }
     serve(listener, app, args.header_timeout).await;
     ExitCode::SUCCESS
+}
+
+/// `GET /metrics`: Prometheus text of everything recorded through the `metrics`
+/// facade, outside the authentication layer.
+fn with_metrics(
+    app: axum::Router,
+) -> Result<axum::Router, metrics_exporter_prometheus::BuildError> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    // Buckets for the latency histogram (a summary otherwise), from a cache hit
+    // (microseconds) to a password hash (tens of milliseconds and more).
+    let buckets = [
+        0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+    ];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(authgate::metrics::VERIFY_DURATION_SECONDS.to_owned()),
+            &buckets,
+        )?
+        .install_recorder()?;
+    authgate::metrics::describe();
+    Ok(app.route(
+        "/metrics",
+        axum::routing::get(move || {
+            let text = handle.render();
+            async move {
+                (
+                    [(
+                        http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    text,
+                )
+            }
+        }),
+    ))
 }
 
 /// Accepts connections until SIGTERM / Ctrl-C, then lets the open ones finish.

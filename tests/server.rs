@@ -284,6 +284,102 @@ async fn authenticate_preflight_mode_has_no_cors_layer() {
     assert!(server.terminate().success());
 }
 
+/// `--metrics`: Prometheus text at `GET /metrics`, outside the auth layer, with
+/// the counters of the requests made before (SPEC §11); without the flag it is
+/// an unknown route behind the layer.
+#[tokio::test]
+async fn metrics_flag_serves_prometheus_text_outside_the_layer() {
+    let dir = tempdir();
+    let server = Server::start_with(&write_config(&dir, ""), &["--metrics"]);
+    let addr = server.addr;
+    let now = common::now();
+    let ok = hs_token(json!({
+        "iss": "https://id.example.com/", "aud": "orders-api", "sub": "alice",
+        "exp": now + 600,
+    }));
+    let (name, value) = common::bearer(&ok);
+    assert_eq!(
+        common::get(addr, "/api/whoami", &[(name, &value)])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        common::get(addr, "/api/whoami", &[(name, &value)])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(common::get(addr, "/api/whoami", &[]).await.status, 401);
+    assert_eq!(common::get(addr, "/api/whoami", &[]).await.status, 401);
+    let digest: &[u8] = b"Digest username=\"someone\"";
+    let r = common::get(addr, "/api/admin", &[("authorization", digest)]).await;
+    assert_eq!(r.status, 401);
+
+    // No credentials needed.
+    let r = common::get(addr, "/metrics", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.dump());
+    assert!(
+        r.header("content-type").unwrap().starts_with("text/plain"),
+        "{}",
+        r.dump()
+    );
+    let text = r.text();
+    let value_of = |series: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+    };
+    assert_eq!(
+        value_of(
+            r#"authgate_requests_total{outcome="authenticated",reason="none",scheme="bearer"}"#
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        value_of(
+            r#"authgate_requests_total{outcome="unauthenticated",reason="missing_credentials",scheme="none"}"#
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        value_of(
+            r#"authgate_requests_total{outcome="unauthenticated",reason="unsupported_scheme",scheme="other"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value_of(r#"authgate_token_cache_total{result="hit"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(text.contains("# HELP authgate_requests_total"), "{text}");
+    assert!(
+        text.contains(
+            r#"authgate_verify_duration_seconds_bucket{scheme="bearer",cached="false",le="0.01"}"#
+        ),
+        "{text}"
+    );
+    // The scheme's name stays out of the labels.
+    assert!(!text.contains("digest"), "{text}");
+    // The scrape itself went around the layer: no request was counted for it.
+    let again = common::get(addr, "/metrics", &[]).await.text();
+    assert!(
+        again.contains(r#"reason="missing_credentials",scheme="none"} 2"#),
+        "{again}"
+    );
+    assert!(server.terminate().success());
+
+    // Without the flag /metrics is an unknown route behind the layer.
+    let plain = Server::start(&write_config(&dir, ""));
+    let r = common::get(plain.addr, "/metrics", &[]).await;
+    assert_eq!(r.status, 401, "{}", r.dump());
+    assert!(!r.text().contains("authgate_requests_total"));
+    assert!(plain.terminate().success());
+}
+
 #[test]
 fn a_bad_configuration_is_one_stderr_line_and_exit_2() {
     let dir = tempdir();

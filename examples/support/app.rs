@@ -66,17 +66,10 @@ pub fn router_with(auth: AuthLayer) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(api)
-        // The span declares `auth.subject`, so authgate records who made the request.
-        .layer(TraceLayer::new_for_http().make_span_with(
-            |req: &http::Request<axum::body::Body>| {
-                tracing::info_span!(
-                    "request",
-                    method = %req.method(),
-                    path = req.uri().path(),
-                    auth.subject = tracing::field::Empty,
-                )
-            },
-        ))
+        // authgate's request span: OpenTelemetry field names (http.request.method,
+        // url.path, error.type on a rejection) and `auth.subject`, recorded by the
+        // layer.
+        .layer(TraceLayer::new_for_http().make_span_with(authgate::trace::request_span))
         // Before TraceLayer sees the request: never log credentials.
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
 }

@@ -19,6 +19,7 @@ use crate::challenge::Responder;
 use crate::config::{AsyncRevocationCheck, AuthConfig, CorsPreflight};
 use crate::credentials::{self, Credentials, Missing, Parsed, SchemeLabel};
 use crate::event::{fingerprint_of_bytes, token_fingerprint};
+use crate::metrics::Verifier;
 use crate::principal::Principal;
 use crate::reason::Reason;
 use crate::rejection::{Failure, NO_AUTHORIZATION_HEADER};
@@ -192,10 +193,19 @@ impl Shared {
                     let Some(basic) = &self.basic else {
                         return Decision::Reject(Box::new(self.not_enabled(SchemeLabel::Basic)));
                     };
+                    let timer = crate::metrics::Timer::start();
                     match basic.check_cached(&creds.user, &creds.password) {
-                        Some(result) => result.map(Some),
+                        Some(result) => {
+                            timer.verified(Verifier::Basic, result.is_ok());
+                            result.map(Some)
+                        }
                         None => {
-                            return Decision::Pending(Box::pin(Arc::clone(basic).verify(creds)));
+                            let pending = Arc::clone(basic).verify(creds);
+                            return Decision::Pending(Box::pin(crate::metrics::timed(
+                                pending,
+                                timer,
+                                Verifier::Basic,
+                            )));
                         }
                     }
                 }
@@ -357,6 +367,19 @@ impl Shared {
     /// yet. `may_wait`: whether a missing key may send the request to wait for
     /// the remote key set (once; the retry after waiting may not).
     fn bearer(&self, raw: &[u8], may_wait: bool) -> JwtStep {
+        let timer = crate::metrics::Timer::start();
+        let mut cached = false;
+        let step = self.bearer_steps(raw, may_wait, &mut cached);
+        // A step that waits for keys is not a finished verification: the retry
+        // after the wait is measured.
+        if let JwtStep::Done(_) = step {
+            timer.verified(Verifier::Bearer, cached);
+        }
+        step
+    }
+
+    /// [`bearer`](Self::bearer), setting `cached` when the token cache answered.
+    fn bearer_steps(&self, raw: &[u8], may_wait: bool, cached: &mut bool) -> JwtStep {
         // Only what may be a JWT reads the key set and the cache: API keys have
         // no '.'; without API keys every token goes to the JWT verifier.
         let may_be_jwt =
@@ -382,10 +405,13 @@ impl Shared {
         // byte-identical to one that passed every check below, the RFC 6750 §2.1
         // character check included, so it would pass them again (that
         // check was a third of a hit's cost for a 650-byte token).
-        if let Some(key) = &key
-            && let Some(hit) = self.cached(key, now, generation)
-        {
-            return JwtStep::Done(Ok(hit));
+        if let Some(key) = &key {
+            let hit = self.cached(key, now, generation);
+            crate::metrics::token_cache(hit.is_some());
+            if let Some(hit) = hit {
+                *cached = true;
+                return JwtStep::Done(Ok(hit));
+            }
         }
         let token = match credentials::check_bearer(raw) {
             Ok(token) => token,

@@ -395,6 +395,8 @@ pub struct AuthConfig {
     pub(crate) revocation_async: Option<AsyncRevocationCheck>,
     pub(crate) introspection: Option<crate::IntrospectionConfig>,
     pub(crate) resource: Option<crate::metadata::ProtectedResource>,
+    /// Record the principal's subject as `enduser.id` on the request span.
+    pub(crate) record_enduser_id: bool,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -416,6 +418,7 @@ impl fmt::Debug for AuthConfig {
             )
             .field("introspection", &self.introspection)
             .field("resource", &self.resource)
+            .field("record_enduser_id", &self.record_enduser_id)
             .finish()
     }
 }
@@ -515,6 +518,7 @@ pub struct AuthConfigBuilder {
     revocation_async: Option<AsyncRevocationCheck>,
     introspection: Option<crate::IntrospectionConfig>,
     resource: Option<crate::metadata::ProtectedResource>,
+    record_enduser_id: bool,
 }
 
 impl fmt::Debug for AuthConfigBuilder {
@@ -542,6 +546,7 @@ impl Default for AuthConfigBuilder {
             revocation_async: None,
             introspection: None,
             resource: None,
+            record_enduser_id: false,
         }
     }
 }
@@ -562,6 +567,16 @@ impl AuthConfigBuilder {
     /// How CORS preflights are treated (default [`CorsPreflight::Allow`]).
     pub fn cors_preflight(mut self, mode: CorsPreflight) -> Self {
         self.cors_preflight = mode;
+        self
+    }
+
+    /// Whether the authenticated subject is recorded as `enduser.id` (the
+    /// OpenTelemetry attribute) on the request span, when that span declares the
+    /// field, e.g. one made by [`trace::request_span`](crate::trace::request_span).
+    /// Default false: a user id is personal data, and traces often go to systems
+    /// with other retention rules than logs; turn it on only where that is fine.
+    pub fn record_enduser_id(mut self, on: bool) -> Self {
+        self.record_enduser_id = on;
         self
     }
 
@@ -740,6 +755,7 @@ impl AuthConfigBuilder {
             revocation_async: self.revocation_async,
             introspection: self.introspection,
             resource: self.resource,
+            record_enduser_id: self.record_enduser_id,
         })
     }
 }

@@ -153,6 +153,8 @@ fn opt(s: &Option<String>) -> Option<Cow<'_, str>> {
 /// Emits the rejection event.
 pub(crate) fn rejection(f: &Failure, status: u16, method: &Method, path: &str) {
     let reason = f.reason;
+    crate::metrics::rejected(reason, &f.scheme);
+    crate::trace::rejected(reason, status);
     // Nothing below is computed unless a subscriber wants the event: floods of
     // bad requests are how auth layers get attacked.
     let level = match status {

@@ -150,6 +150,8 @@ where
                     let (mut inner, mut req) = *next;
                     match outcome {
                         Ok(principal) => {
+                            crate::metrics::passed(Some(&principal));
+                            crate::trace::passed(Some(&principal), shared.cfg.record_enduser_id);
                             crate::service::insert(req.extensions_mut(), Some(principal), shared);
                             inner.call(req)
                         }

@@ -10,6 +10,8 @@
 //! | [`reason`] | the reason codes, one per rejection cause |
 //! | `challenge` | `WWW-Authenticate` and problem+json responses |
 //! | [`event`] | the `tracing` event per rejection |
+//! | [`trace`] | a request span with OpenTelemetry field names |
+//! | [`metrics`] | counters, a histogram and a gauge (feature `metrics`) |
 //! | [`config`] | [`AuthConfig`] and its validation |
 //! | [`authorize`] | scopes and custom policies (403) |
 //! | [`principal`] | the authenticated caller |
@@ -64,12 +66,14 @@ pub mod explain;
 pub mod future;
 pub mod layer;
 pub mod metadata;
+pub mod metrics;
 pub mod principal;
 pub mod reason;
 mod rejection;
 pub mod service;
 pub mod step_up;
 pub mod summary;
+pub mod trace;
 mod verify;
 
 #[cfg(feature = "axum")]

@@ -68,6 +68,8 @@ where
         mark_sensitive(req.headers_mut());
         match self.shared.decide(req.method(), req.uri(), req.headers()) {
             Decision::Pass(principal) => {
+                crate::metrics::passed(principal.as_ref());
+                crate::trace::passed(principal.as_ref(), self.shared.cfg.record_enduser_id);
                 insert(req.extensions_mut(), principal, &self.shared);
                 ResponseFuture::inner(self.inner.call(req))
             }

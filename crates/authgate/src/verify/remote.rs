@@ -180,6 +180,9 @@ impl RemoteKeys {
         let now = self.now();
         let (due, expired) = {
             let st = self.lock();
+            if let Some(ok) = st.last_success {
+                crate::metrics::key_set_age(now.saturating_sub(ok));
+            }
             (
                 now >= st.next_refresh && !st.in_flight,
                 now >= st.serve_until,
@@ -281,9 +284,13 @@ impl RemoteKeys {
                     }
                     st.last_success = Some(now);
                     st.last_error = None;
+                    crate::metrics::key_set_age(0);
                     if st.body_digest != Some(digest) {
                         st.body_digest = Some(digest);
                         st.key_generation += 1;
+                        crate::metrics::key_set_fetch(crate::metrics::Fetch::Ok);
+                    } else {
+                        crate::metrics::key_set_fetch(crate::metrics::Fetch::NotModified);
                     }
                     st.next_refresh = now.saturating_add(interval);
                     st.serve_until = st.next_refresh.saturating_add(self.cfg.stale_secs);
@@ -297,6 +304,10 @@ impl RemoteKeys {
                         }));
                 }
                 Err(failure) => {
+                    crate::metrics::key_set_fetch(crate::metrics::Fetch::Error);
+                    if let Some(ok) = st.last_success {
+                        crate::metrics::key_set_age(now.saturating_sub(ok));
+                    }
                     let (msg, fatal) = match failure {
                         Failure::Transient(m) => (m, None),
                         Failure::Fatal(e) => (e.to_string(), Some(e)),
