@@ -515,6 +515,23 @@ pub async fn serve(app: axum::Router) -> SocketAddr {
     addr
 }
 
+/// Serves `app` like [`serve`], with the peer address of each connection in the
+/// request extensions (`ConnectInfo<SocketAddr>`, as
+/// `into_make_service_with_connect_info` puts it), for tests of per-address
+/// behaviour. Use it on a `current_thread` runtime to capture events.
+pub async fn serve_connect_info(app: axum::Router) -> SocketAddr {
+    let (listener, addr) = bind_loopback().await;
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("axum::serve failed");
+    });
+    addr
+}
+
 /// Serves a plain tower service with hyper 1 (HTTP/1.1, one
 /// `http1::Builder` connection per accepted socket, `svc` cloned per
 /// connection) on `127.0.0.1:<ephemeral>`.

@@ -381,6 +381,8 @@ pub struct AuthConfig {
     pub(crate) clock: Clock,
     pub(crate) revocation: Option<RevocationCheck>,
     pub(crate) revocation_async: Option<AsyncRevocationCheck>,
+    pub(crate) limits: Option<crate::limits::LimitsConfig>,
+    pub(crate) state: Option<crate::state::StateConfig>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -400,6 +402,8 @@ impl fmt::Debug for AuthConfig {
                 "revocation_async",
                 &self.revocation_async.as_ref().map(|_| "<fn>"),
             )
+            .field("limits", &self.limits)
+            .field("state", &self.state)
             .finish()
     }
 }
@@ -491,6 +495,8 @@ pub struct AuthConfigBuilder {
     clock: Clock,
     revocation: Option<RevocationCheck>,
     revocation_async: Option<AsyncRevocationCheck>,
+    limits: Option<crate::limits::LimitsConfig>,
+    state: Option<crate::state::StateConfig>,
 }
 
 impl fmt::Debug for AuthConfigBuilder {
@@ -516,6 +522,8 @@ impl Default for AuthConfigBuilder {
             clock: Arc::new(SystemTime::now),
             revocation: None,
             revocation_async: None,
+            limits: None,
+            state: None,
         }
     }
 }
@@ -614,6 +622,21 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// Failed-attempt limits: past `max_failures` failures for a user-id (or a
+    /// client address) within the window, requests for it are answered 429
+    /// `too_many_attempts` before anything is hashed or verified.
+    pub fn limits(mut self, limits: crate::limits::LimitsConfig) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Shared state (revocations and failed-attempt counts shared by every
+    /// instance through a store); see [`StateConfig`](crate::StateConfig).
+    pub fn state(mut self, state: crate::state::StateConfig) -> Self {
+        self.state = Some(state);
+        self
+    }
+
     /// Validates and builds the configuration.
     ///
     /// # Errors
@@ -666,6 +689,12 @@ impl AuthConfigBuilder {
             }
             check_jwt(jwt)?;
         }
+        if let Some(limits) = &self.limits {
+            limits.check()?;
+        }
+        if let Some(state) = &self.state {
+            state.check()?;
+        }
         Ok(AuthConfig {
             realm: self.realm,
             leeway_secs: self.leeway_secs,
@@ -678,6 +707,8 @@ impl AuthConfigBuilder {
             clock: self.clock,
             revocation: self.revocation,
             revocation_async: self.revocation_async,
+            limits: self.limits,
+            state: self.state,
         })
     }
 }

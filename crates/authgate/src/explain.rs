@@ -63,11 +63,12 @@ pub(crate) async fn explain(
         _ => None,
     };
     let (header, claims) = token.as_deref().map(decode_unverified).unwrap_or_default();
-    let outcome: Result<Option<Principal>, Failure> = match shared.decide(method, uri, headers) {
-        Decision::Pass(p) => Ok(p),
-        Decision::Reject(f) => Err(*f),
-        Decision::Pending(fut) => fut.await.map(Some),
-    };
+    let outcome: Result<Option<Principal>, Failure> =
+        match shared.decide(method, uri, headers, &http::Extensions::new()) {
+            Decision::Pass(p) => Ok(p),
+            Decision::Reject(f) => Err(*f),
+            Decision::Pending(fut) => fut.await.map(Some),
+        };
     let mut e = Explanation {
         status: 200,
         reason: None,

@@ -60,10 +60,13 @@ pub mod event;
 pub mod explain;
 pub mod future;
 pub mod layer;
+mod limits;
 pub mod principal;
 pub mod reason;
 mod rejection;
+mod revocation;
 pub mod service;
+mod state;
 pub mod summary;
 mod verify;
 
@@ -81,10 +84,13 @@ pub use config::{
     AuthConfig, AuthConfigBuilder, ConfigError, ConfigErrorKind, CorsPreflight, JwtConfig,
 };
 pub use layer::AuthLayer;
+pub use limits::{LimitKey, LimitsConfig};
 pub use principal::{Principal, Scheme};
 pub use reason::Reason;
 pub use rejection::{AuthRejection, RejectionResponse};
+pub use revocation::Revocations;
 pub use service::AuthService;
+pub use state::{OnUnavailable, StateConfig};
 pub use summary::ConfigSummary;
 pub use verify::basic::BasicConfig;
 pub use verify::keys::{Algorithm, JwtKey, KeyType, UnknownAlgorithm};

@@ -66,7 +66,10 @@ where
         // Whatever logs the request after us (TraceLayer, Debug) must not print
         // the credentials.
         mark_sensitive(req.headers_mut());
-        match self.shared.decide(req.method(), req.uri(), req.headers()) {
+        match self
+            .shared
+            .decide(req.method(), req.uri(), req.headers(), req.extensions())
+        {
             Decision::Pass(principal) => {
                 insert(req.extensions_mut(), principal, &self.shared);
                 ResponseFuture::inner(self.inner.call(req))
