@@ -106,6 +106,7 @@ impl Revocations {
         }
     }
 
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn set_publisher(&self, publisher: Arc<dyn Publish>) {
         *self
             .inner

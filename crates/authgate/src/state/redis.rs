@@ -298,10 +298,10 @@ impl Inner {
 
     /// Reads the whole set; drops the expired entries from the store.
     async fn resync(&self, conn: &mut ConnectionManager) -> Result<(), String> {
-        let all: Vec<(String, u64)> = timed(
+        let all = timed(
             redis::cmd("HGETALL")
                 .arg(&self.hash)
-                .query_async::<Vec<(String, u64)>>(conn),
+                .query_async::<std::collections::HashMap<String, u64>>(conn),
         )
         .await?;
         let now = self.now();
