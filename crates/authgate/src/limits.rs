@@ -102,6 +102,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 ///
 /// ```
 /// use authgate::{AuthConfig, BasicConfig, LimitKey, LimitsConfig};
+/// # let _ = (AuthConfig::builder(), BasicConfig::new());
 /// # fn main() -> Result<(), authgate::ConfigError> {
 /// let limits = LimitsConfig::new()
 ///     .max_failures(5)

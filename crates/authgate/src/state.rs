@@ -165,3 +165,20 @@ impl Store {
 mod redis;
 #[cfg(feature = "redis")]
 pub(crate) use self::redis::Store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A password in the URL never reaches `Debug` or a configuration error.
+    #[test]
+    fn the_url_password_is_never_shown() {
+        let cfg = StateConfig::redis("redis://:hunter2-secret@10.0.0.5:6379/0");
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("10.0.0.5:6379"), "{shown}");
+        let bad = StateConfig::redis("http://user:hunter2-secret@host/");
+        let err = bad.check().expect_err("not redis://").to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+}
