@@ -243,6 +243,25 @@ fn with_metrics(
     ))
 }
 
+/// The router with the connection's peer address in each request's extensions
+/// (as `axum::serve` puts it with `into_make_service_with_connect_info`): the
+/// failed-attempt limits count by it when `limits.by` has `client_ip`.
+fn with_peer(
+    app: axum::Router,
+    peer: SocketAddr,
+) -> impl tower::Service<
+    http::Request<hyper::body::Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone {
+    tower::util::MapRequest::new(app, move |mut req: http::Request<hyper::body::Incoming>| {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        req
+    })
+}
+
 /// Accepts connections until SIGTERM / Ctrl-C, then lets the open ones finish.
 ///
 /// hyper's HTTP/1 connection is used directly (rather than `axum::serve`) for its
@@ -254,9 +273,9 @@ async fn serve(listener: TcpListener, app: axum::Router, header_timeout: Duratio
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: wait a moment, go on.
                     tracing::warn!("accept failed: {e}");
@@ -270,7 +289,10 @@ async fn serve(listener: TcpListener, app: axum::Router, header_timeout: Duratio
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+            .serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(with_peer(app.clone(), peer)),
+            );
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

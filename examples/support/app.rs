@@ -9,7 +9,7 @@ use authgate::{
     AuthConfig, AuthLayer, CorsPreflight, Principal, ProtectedResourceMetadata, RequireAuthContext,
     RequireScopes,
 };
-use axum::{Json, Router, routing::get};
+use axum::{Json, Router, extract::State, routing::get, routing::post};
 use http::header::AUTHORIZATION;
 use serde_json::{Value, json};
 use tower_http::cors::{Any, CorsLayer};
@@ -25,6 +25,53 @@ pub async fn whoami(p: Principal) -> Json<Value> {
     }))
 }
 
+/// `POST /admin/revoke` (scope `admin`): revokes the `jti` of the JSON body
+/// `{"jti": "...", "exp": <unix seconds>}` (24 h when `exp` is absent), or, with
+/// no body, the calling token's own `jti` until its `exp`. 204 on success.
+pub async fn revoke(
+    State(revocations): State<authgate::Revocations>,
+    p: Principal,
+    body: axum::body::Bytes,
+) -> Result<http::StatusCode, (http::StatusCode, Json<Value>)> {
+    let bad = |detail: &str| {
+        (
+            http::StatusCode::BAD_REQUEST,
+            Json(json!({"error": "bad_request", "detail": detail})),
+        )
+    };
+    let claims = p.claims();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (jti, exp) = if body.iter().all(u8::is_ascii_whitespace) {
+        let jti = claims
+            .and_then(|c| c.get("jti"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("the calling token has no jti; name one in the body"))?;
+        let exp = claims
+            .and_then(|c| c.get("exp"))
+            .and_then(Value::as_u64)
+            .unwrap_or(now + 86_400);
+        (jti.to_owned(), exp)
+    } else {
+        let v: Value = serde_json::from_slice(&body).map_err(|_| bad("the body is not JSON"))?;
+        let jti = v
+            .get("jti")
+            .and_then(Value::as_str)
+            .filter(|j| !j.is_empty())
+            .ok_or_else(|| bad("the body needs a string \"jti\""))?;
+        let exp = match v.get("exp") {
+            None | Some(Value::Null) => now + 86_400,
+            Some(e) => e
+                .as_u64()
+                .ok_or_else(|| bad("\"exp\" must be unix seconds"))?,
+        };
+        (jti.to_owned(), exp)
+    };
+    revocations.revoke_jti(&jti, exp);
+    Ok(http::StatusCode::NO_CONTENT)
+}
+
 /// The example application: `/healthz` open, `/api/*` behind authgate, CORS
 /// outside the auth layer (so preflights are answered and rejections carry
 /// `Access-Control-Allow-Origin`) unless preflights are to be authenticated.
@@ -35,8 +82,15 @@ pub fn router(cfg: AuthConfig) -> Router {
 /// [`router`] around an existing layer (e.g. one that was warmed up).
 pub fn router_with(auth: AuthLayer) -> Router {
     let cors = auth.config().cors_preflight() == CorsPreflight::Allow;
+    let revocations = auth.revocations();
     let mut api = Router::new()
         .route("/api/whoami", get(whoami))
+        .route(
+            "/admin/revoke",
+            post(revoke)
+                .layer(RequireScopes::all(["admin"]))
+                .with_state(revocations),
+        )
         .route(
             "/api/admin",
             get(whoami).layer(RequireScopes::all(["admin"])),

@@ -515,6 +515,23 @@ pub async fn serve(app: axum::Router) -> SocketAddr {
     addr
 }
 
+/// Serves `app` like [`serve`], with the peer address of each connection in the
+/// request extensions (`ConnectInfo<SocketAddr>`, as
+/// `into_make_service_with_connect_info` puts it), for tests of per-address
+/// behaviour. Use it on a `current_thread` runtime to capture events.
+pub async fn serve_connect_info(app: axum::Router) -> SocketAddr {
+    let (listener, addr) = bind_loopback().await;
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("axum::serve failed");
+    });
+    addr
+}
+
 /// Serves a plain tower service with hyper 1 (HTTP/1.1, one
 /// `http1::Builder` connection per accepted socket, `svc` cloned per
 /// connection) on `127.0.0.1:<ephemeral>`.
@@ -1073,5 +1090,108 @@ impl Drop for TempPath {
 impl AsRef<std::path::Path> for TempPath {
     fn as_ref(&self) -> &std::path::Path {
         &self.0
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A real Redis server, started and stopped by the test
+// ---------------------------------------------------------------------------
+
+/// A `redis-server` child process on 127.0.0.1, on a free port, with its files in
+/// a temporary directory; killed when dropped.
+pub struct RedisServer {
+    child: Option<std::process::Child>,
+    pub port: u16,
+    dir: TempPath,
+}
+
+impl RedisServer {
+    /// Starts one. Without `redis-server` on the PATH: `None` with a message when
+    /// `CI` is unset (a developer's machine), a panic in CI (`.ci/run` installs it).
+    pub fn start() -> Option<RedisServer> {
+        let found = std::process::Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "redis-server is not installed (.ci/run installs it from the Debian packages)"
+            );
+            eprintln!(
+                "SKIPPED: redis-server is not installed; install it (apt-get install redis-server) to run this test"
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut server = RedisServer {
+            child: None,
+            port,
+            dir: TempPath::dir("redis"),
+        };
+        server.restart();
+        Some(server)
+    }
+
+    /// `redis://127.0.0.1:<port>/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Kills the server (as a crash would).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it (again) on the same port, empty, and waits until it answers.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(&*self.dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.ping() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn ping(&self) -> bool {
+        use std::io::{Read as _, Write as _};
+        let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = conn.set_read_timeout(Some(Duration::from_millis(500)));
+        let mut buf = [0u8; 16];
+        conn.write_all(b"PING\r\n").is_ok()
+            && conn
+                .read(&mut buf)
+                .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -72,6 +72,52 @@ fn basic(c: &mut Criterion) {
             });
         });
     }
+    // A refused guess: `wrong_password` pays the bcrypt-10 check, a user past the
+    // failed-attempt limit is answered 429 `too_many_attempts` without any hash.
+    let wrong = base64::engine::general_purpose::STANDARD.encode("alice:not-the-password");
+    let wrong = HeaderValue::from_str(&format!("Basic {wrong}")).expect("header");
+    let svc = app(false);
+    group.bench_function("wrong_password/authgate", |b| {
+        b.iter_custom(|iters| {
+            let mut svc = svc.clone();
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(support::one(&mut svc, Some(&wrong)).await);
+                }
+                start.elapsed()
+            })
+        });
+    });
+    let users = BasicConfig::new()
+        .htpasswd_file(htpasswd())
+        .expect("fixture htpasswd");
+    let cfg = AuthConfig::builder()
+        .basic(users)
+        .limits(
+            authgate::LimitsConfig::new()
+                .max_failures(1)
+                .window_secs(86_400),
+        )
+        .build()
+        .expect("valid config");
+    let limited = support::app().layer(AuthLayer::new(cfg));
+    let first = rt.block_on(support::one(&mut limited.clone(), Some(&wrong)));
+    assert_eq!(first, StatusCode::UNAUTHORIZED);
+    let then = rt.block_on(support::one(&mut limited.clone(), Some(&wrong)));
+    assert_eq!(then, StatusCode::TOO_MANY_REQUESTS);
+    group.bench_function("too_many_attempts/authgate", |b| {
+        b.iter_custom(|iters| {
+            let mut svc = limited.clone();
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(support::one(&mut svc, Some(&wrong)).await);
+                }
+                start.elapsed()
+            })
+        });
+    });
     group.finish();
 }
 

@@ -149,6 +149,26 @@ fn with_subscriber(c: &mut Criterion) {
     group.finish();
 }
 
+/// The request path with failed-attempt limits on and 100 000 revoked token ids,
+/// beside the same stack without them (same run): `HS256/valid/authgate` vs
+/// `HS256/valid/authgate-limits-revoked100k`.
+fn limits(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group(Alg::Hs256.name());
+    let auth = support::authorization(Alg::Hs256, Path::Valid);
+    for (name, svc) in [
+        ("valid/authgate", support::authgate(Alg::Hs256)),
+        (
+            "valid/authgate-limits-revoked100k",
+            support::authgate_limited(Alg::Hs256, 100_000),
+        ),
+    ] {
+        check(&rt, &svc, auth.as_ref(), http::StatusCode::OK, name);
+        measure(&mut group, &rt, name, svc, auth.clone());
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -159,6 +179,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = stacks, with_subscriber
+    targets = stacks, with_subscriber, limits
 }
 criterion_main!(benches);

@@ -13,16 +13,18 @@ use std::sync::Arc;
 use http::header::{
     ACCESS_CONTROL_REQUEST_METHOD, AUTHORIZATION, FORWARDED, ORIGIN, PROXY_AUTHORIZATION,
 };
-use http::{HeaderMap, Method, Uri};
+use http::{Extensions, HeaderMap, Method, Uri};
 
 use crate::challenge::Responder;
-use crate::config::{AsyncRevocationCheck, AuthConfig, CorsPreflight};
+use crate::config::{AsyncRevocationCheck, AuthConfig, CorsPreflight, RevocationCheck};
 use crate::credentials::{self, Credentials, Missing, Parsed, SchemeLabel};
 use crate::event::{fingerprint_of_bytes, token_fingerprint};
+use crate::limits::Limiter;
 use crate::metrics::Verifier;
 use crate::principal::Principal;
 use crate::reason::Reason;
 use crate::rejection::{Failure, NO_AUTHORIZATION_HEADER};
+use crate::revocation::{Kind, Revocations};
 use crate::verify::api_key;
 use crate::verify::basic::BasicVerifier;
 use crate::verify::cache::{CachedEntry, Key, TokenCache};
@@ -47,6 +49,16 @@ pub(crate) struct Shared {
     pub(crate) responder: Responder,
     /// Requests without credentials pass on with no principal.
     pub(crate) optional: bool,
+    /// Failed-attempt limits, when configured.
+    pub(crate) limiter: Option<Arc<Limiter>>,
+    /// Revocations made at run time ([`crate::AuthLayer::revocations`]).
+    pub(crate) revocations: Revocations,
+    /// The run-time set, then the application's check, for a `jti`.
+    revoked_jti: crate::revocation::Check,
+    /// The same for an API key id.
+    revoked_key: crate::revocation::Check,
+    /// The shared store, when `[state]` is configured.
+    pub(crate) state: Option<crate::state::Store>,
 }
 
 /// What a verified-token cache hit gives back.
@@ -120,6 +132,21 @@ impl Shared {
         if let Some(resource) = &cfg.resource {
             responder = responder.with_resource_metadata(resource.metadata_url());
         }
+        let revocations = Revocations::new(Arc::clone(&cfg.clock));
+        let revoked = |kind: Kind| -> RevocationCheck {
+            let set = revocations.clone();
+            match cfg.revocation.clone() {
+                Some(check) => Arc::new(move |id: &str| set.contains(kind, id) || check(id)),
+                None => Arc::new(move |id: &str| set.contains(kind, id)),
+            }
+        };
+        let revoked_jti = crate::revocation::Check(revoked(Kind::Jti));
+        let revoked_key = crate::revocation::Check(revoked(Kind::ApiKey));
+        let limiter = cfg.limits.clone().map(|l| Arc::new(Limiter::new(l)));
+        let state = cfg
+            .state
+            .as_ref()
+            .map(|s| crate::state::Store::new(s, &revocations, limiter.clone(), &cfg.clock));
         Shared {
             cfg,
             jwt,
@@ -129,6 +156,11 @@ impl Shared {
             introspection,
             responder,
             optional,
+            limiter,
+            revocations,
+            revoked_jti,
+            revoked_key,
+            state,
         }
     }
 
@@ -155,10 +187,30 @@ impl Shared {
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
+        ext: &Extensions,
     ) -> Decision {
         if self.is_preflight_pass(method, uri, headers) {
             return Decision::Pass(None);
         }
+        if let Some(state) = &self.state
+            && let Some(f) = state.refuse()
+        {
+            return Decision::Reject(Box::new(f));
+        }
+        let Some(limiter) = &self.limiter else {
+            return self.decide_credentials(uri, headers);
+        };
+        // The limits come first: a refused key costs no hash and no signature.
+        let keys = limiter.keys(headers, ext);
+        let now = self.cfg.now_secs();
+        if let Some(f) = limiter.refuse(&keys, now) {
+            return Decision::Reject(Box::new(f));
+        }
+        let decision = self.decide_credentials(uri, headers);
+        crate::limits::follow(self, limiter, keys, decision)
+    }
+
+    fn decide_credentials(self: &Arc<Self>, uri: &Uri, headers: &HeaderMap) -> Decision {
         let result = match credentials::parse_unchecked(headers, uri) {
             Parsed::Bearer(token) if self.bearer_enabled() => {
                 let decision = match self.bearer(token, true) {
@@ -465,7 +517,7 @@ impl Shared {
         let verified = match jwt.verify(
             token,
             now,
-            self.cfg.revocation.as_ref(),
+            Some(&self.revoked_jti.0),
             snapshot.as_deref(),
             for_cache,
         ) {
@@ -511,8 +563,8 @@ impl Shared {
             .as_ref()?
             .get_key(key, now, self.cfg.leeway_secs, generation)?;
         let v = &hit.value;
-        if let (Some(check), Some(jti)) = (&self.cfg.revocation, v.jti.as_deref())
-            && check(jti)
+        if let Some(jti) = v.jti.as_deref()
+            && (self.revoked_jti.0)(jti)
         {
             return None;
         }
@@ -581,9 +633,7 @@ impl Shared {
             )
             .hint("check for a truncated, stale or mistyped key (keys are case-sensitive), or a key from another environment"));
         };
-        if let Some(check) = &self.cfg.revocation
-            && check(&key.id)
-        {
+        if (self.revoked_key.0)(&key.id) {
             let mut f = Failure::new(
                 Reason::TokenRevoked,
                 SchemeLabel::Bearer,
@@ -664,7 +714,12 @@ mod tests {
         let mut headers = HeaderMap::new();
         let value = HeaderValue::try_from(format!("Bearer {token}")).expect("header");
         headers.insert(AUTHORIZATION, value);
-        match shared.decide(&Method::GET, &Uri::from_static("/"), &headers) {
+        match shared.decide(
+            &Method::GET,
+            &Uri::from_static("/"),
+            &headers,
+            &Extensions::new(),
+        ) {
             Decision::Pass(Some(p)) => p.subject().map(str::to_owned),
             _ => None,
         }

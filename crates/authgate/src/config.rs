@@ -397,6 +397,8 @@ pub struct AuthConfig {
     pub(crate) resource: Option<crate::metadata::ProtectedResource>,
     /// Record the principal's subject as `enduser.id` on the request span.
     pub(crate) record_enduser_id: bool,
+    pub(crate) limits: Option<crate::limits::LimitsConfig>,
+    pub(crate) state: Option<crate::state::StateConfig>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -419,6 +421,8 @@ impl fmt::Debug for AuthConfig {
             .field("introspection", &self.introspection)
             .field("resource", &self.resource)
             .field("record_enduser_id", &self.record_enduser_id)
+            .field("limits", &self.limits)
+            .field("state", &self.state)
             .finish()
     }
 }
@@ -519,6 +523,8 @@ pub struct AuthConfigBuilder {
     introspection: Option<crate::IntrospectionConfig>,
     resource: Option<crate::metadata::ProtectedResource>,
     record_enduser_id: bool,
+    limits: Option<crate::limits::LimitsConfig>,
+    state: Option<crate::state::StateConfig>,
 }
 
 impl fmt::Debug for AuthConfigBuilder {
@@ -547,6 +553,8 @@ impl Default for AuthConfigBuilder {
             introspection: None,
             resource: None,
             record_enduser_id: false,
+            limits: None,
+            state: None,
         }
     }
 }
@@ -673,6 +681,21 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// Failed-attempt limits: past `max_failures` failures for a user-id (or a
+    /// client address) within the window, requests for it are answered 429
+    /// `too_many_attempts` before anything is hashed or verified.
+    pub fn limits(mut self, limits: crate::limits::LimitsConfig) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Shared state (revocations and failed-attempt counts shared by every
+    /// instance through a store); see [`StateConfig`](crate::StateConfig).
+    pub fn state(mut self, state: crate::state::StateConfig) -> Self {
+        self.state = Some(state);
+        self
+    }
+
     /// Validates and builds the configuration.
     ///
     /// # Errors
@@ -741,6 +764,12 @@ impl AuthConfigBuilder {
             }
             check_jwt(jwt)?;
         }
+        if let Some(limits) = &self.limits {
+            limits.check()?;
+        }
+        if let Some(state) = &self.state {
+            state.check()?;
+        }
         Ok(AuthConfig {
             realm: self.realm,
             leeway_secs: self.leeway_secs,
@@ -756,6 +785,8 @@ impl AuthConfigBuilder {
             introspection: self.introspection,
             resource: self.resource,
             record_enduser_id: self.record_enduser_id,
+            limits: self.limits,
+            state: self.state,
         })
     }
 }

@@ -139,6 +139,8 @@ struct FileConfig {
     bearer: Option<BearerSection>,
     basic: Option<BasicSection>,
     resource: Option<ResourceSection>,
+    limits: Option<LimitsSection>,
+    state: Option<StateSection>,
 }
 
 /// `[resource]`: the protected resource (RFC 9728).
@@ -152,6 +154,40 @@ struct ResourceSection {
     name: Option<String>,
     documentation: Option<String>,
     jwks_uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    max_failures: Option<u32>,
+    window_secs: Option<u64>,
+    by: Option<Vec<LimitBy>>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+    capacity: Option<usize>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum LimitBy {
+    User,
+    ClientIp,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateSection {
+    redis_url: String,
+    key_prefix: Option<String>,
+    on_unavailable: Option<UnavailableMode>,
+    resync_secs: Option<u64>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum UnavailableMode {
+    Open,
+    Closed,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -557,6 +593,12 @@ impl Loader<'_> {
             }
             builder = builder.resource(resource);
         }
+        if let Some(limits) = file.limits {
+            builder = builder.limits(limits_config(limits)?);
+        }
+        if let Some(state) = file.state {
+            builder = builder.state(state_config(state));
+        }
         builder
             .build()
             .map_err(|e| rekey_builder_error(e, &origins))
@@ -895,6 +937,46 @@ impl Loader<'_> {
         }
         Ok(cfg)
     }
+}
+
+fn limits_config(section: LimitsSection) -> Result<crate::LimitsConfig, ConfigError> {
+    let mut limits = crate::LimitsConfig::new();
+    if let Some(n) = section.max_failures {
+        limits = limits.max_failures(n);
+    }
+    if let Some(secs) = section.window_secs {
+        limits = limits.window_secs(secs);
+    }
+    if let Some(by) = section.by {
+        limits = limits.by(by.into_iter().map(|b| match b {
+            LimitBy::User => crate::LimitKey::User,
+            LimitBy::ClientIp => crate::LimitKey::ClientIp,
+        }));
+    }
+    for cidr in &section.trusted_proxies {
+        limits = limits.trusted_proxy(cidr)?;
+    }
+    if let Some(n) = section.capacity {
+        limits = limits.capacity(n);
+    }
+    Ok(limits)
+}
+
+fn state_config(section: StateSection) -> crate::StateConfig {
+    let mut state = crate::StateConfig::redis(section.redis_url);
+    if let Some(prefix) = section.key_prefix {
+        state = state.key_prefix(prefix);
+    }
+    if let Some(mode) = section.on_unavailable {
+        state = state.on_unavailable(match mode {
+            UnavailableMode::Open => crate::OnUnavailable::Open,
+            UnavailableMode::Closed => crate::OnUnavailable::Closed,
+        });
+    }
+    if let Some(secs) = section.resync_secs {
+        state = state.resync_secs(secs);
+    }
+    state
 }
 
 fn api_key(i: usize, entry: ApiKeyEntry) -> Result<ApiKey, ConfigError> {

@@ -222,6 +222,7 @@ pub(crate) fn rejection(f: &Failure, status: u16, method: &Method, path: &str) {
                 auth.skew_secs = f.skew_secs,
                 auth.user = user.as_deref(),
                 auth.key_id = key_id.as_deref(),
+                auth.limit_key = f.limit_key,
                 auth.required_scopes = required.as_deref(),
                 auth.granted_scopes = granted.as_deref(),
                 auth.required_acr = required_acr.as_deref(),

@@ -82,7 +82,7 @@ pub(crate) async fn explain_with(
         _ => None,
     };
     let (header, claims) = token.as_deref().map(decode_unverified).unwrap_or_default();
-    let mut outcome: Result<Option<Principal>, Failure> = match shared.decide(method, uri, headers)
+    let mut outcome: Result<Option<Principal>, Failure> = match shared.decide(method, uri, headers, &http::Extensions::new())
     {
         Decision::Pass(p) => Ok(p),
         Decision::Reject(f) => Err(*f),

@@ -145,6 +145,21 @@ impl AuthLayer {
         crate::explain::explain_with(&self.shared, method, uri, headers, Some(policy)).await
     }
 
+    /// The run-time revocation set of this layer: revoke a token's `jti` or an API
+    /// key's id, answered 401 `token_revoked` from then on. With shared state
+    /// (`[state]`) a revocation reaches every instance; without, it holds on this
+    /// instance. Clones of the layer share one set.
+    pub fn revocations(&self) -> crate::Revocations {
+        self.shared.revocations.clone()
+    }
+
+    /// How many password hashes the Basic verifier has computed (for tests that
+    /// show a refusal computed none).
+    #[doc(hidden)]
+    pub fn basic_hash_count(&self) -> u64 {
+        self.shared.basic.as_ref().map_or(0, |b| b.hash_count())
+    }
+
     /// The configuration this layer enforces.
     pub fn config(&self) -> &AuthConfig {
         &self.shared.cfg

@@ -43,6 +43,8 @@ pub(crate) struct Failure {
     /// `Retry-After` seconds for this answer (429 and some 503s); `None` leaves the
     /// layer's default for 503 answers and no header otherwise.
     pub(crate) retry_after_secs: Option<u64>,
+    /// The kind of key a `too_many_attempts` refusal counted (`user`, `client_ip`).
+    pub(crate) limit_key: Option<&'static str>,
 }
 
 impl Failure {
@@ -74,6 +76,7 @@ impl Failure {
             max_age_secs: None,
             key_missing: false,
             retry_after_secs: None,
+            limit_key: None,
         }
     }
 

@@ -66,7 +66,10 @@ where
         // Whatever logs the request after us (TraceLayer, Debug) must not print
         // the credentials.
         mark_sensitive(req.headers_mut());
-        match self.shared.decide(req.method(), req.uri(), req.headers()) {
+        match self
+            .shared
+            .decide(req.method(), req.uri(), req.headers(), req.extensions())
+        {
             Decision::Pass(principal) => {
                 crate::metrics::passed(principal.as_ref());
                 crate::trace::passed(principal.as_ref(), self.shared.cfg.record_enduser_id);

@@ -296,6 +296,31 @@ fn config(alg: Alg, cache: bool) -> AuthConfig {
         .expect("valid config")
 }
 
+/// [`authgate`] with failed-attempt limits (by user and client address) and
+/// `revoked` token ids in the run-time revocation set.
+pub fn authgate_limited(alg: Alg, revoked: usize) -> Router {
+    let mut jwt = JwtConfig::new([alg.authgate()])
+        .key(alg.authgate_key())
+        .issuer(ISSUER)
+        .audience(AUDIENCE);
+    jwt = jwt.token_cache(0, 0);
+    let cfg = AuthConfig::builder()
+        .leeway_secs(LEEWAY_SECS)
+        .jwt(jwt)
+        .limits(
+            authgate::LimitsConfig::new()
+                .by([authgate::LimitKey::User, authgate::LimitKey::ClientIp]),
+        )
+        .build()
+        .expect("valid config");
+    let layer = AuthLayer::new(cfg);
+    let revocations = layer.revocations();
+    for i in 0..revoked {
+        revocations.revoke_jti(&format!("revoked-{i}"), u64::MAX / 2);
+    }
+    app().layer(layer)
+}
+
 pub fn authgate(alg: Alg) -> Router {
     app().layer(AuthLayer::new(authgate_config(alg)))
 }
