@@ -82,12 +82,12 @@ pub(crate) async fn explain_with(
         _ => None,
     };
     let (header, claims) = token.as_deref().map(decode_unverified).unwrap_or_default();
-    let mut outcome: Result<Option<Principal>, Failure> = match shared.decide(method, uri, headers, &http::Extensions::new())
-    {
-        Decision::Pass(p) => Ok(p),
-        Decision::Reject(f) => Err(*f),
-        Decision::Pending(fut) => fut.await.map(Some),
-    };
+    let mut outcome: Result<Option<Principal>, Failure> =
+        match shared.decide(method, uri, headers, &http::Extensions::new()) {
+            Decision::Pass(p) => Ok(p),
+            Decision::Reject(f) => Err(*f),
+            Decision::Pending(fut) => fut.await.map(Some),
+        };
     let mut policy_refused = false;
     if let (Some(policy), Ok(Some(principal))) = (policy, &outcome)
         && let Err(denial) = policy.check(&crate::authorize::AccessRequest::new(
