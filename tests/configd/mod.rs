@@ -948,13 +948,16 @@ pub fn check_events(case: &Case, events: &[Value]) -> Vec<String> {
         ),
     }
     // As logged: controls, line separators and bidi controls escaped as
-    // `\u{…}`, then cut to 1024 characters with `…`, never inside an escape.
+    // `\u{…}`, backslashes doubled, then cut to 1024 characters with `…`, never
+    // inside an escape.
     let capped = |v: &Option<String>| {
         v.as_deref().map(|v| {
             let units: Vec<String> = v
                 .chars()
                 .map(|c| {
-                    if c.is_control()
+                    if c == '\\' {
+                        "\\\\".to_owned()
+                    } else if c.is_control()
                         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
                     {
                         c.escape_unicode().to_string()
