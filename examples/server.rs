@@ -127,26 +127,34 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed here, at once (not
+/// when the future is first polled), so that a signal sent as soon as the
+/// server answers is never met by the default action, which would kill the
+/// process before it shuts down gracefully.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            match (term, interrupt) {
+                (Some(mut term), Some(mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -193,6 +201,7 @@ async fn main() -> ExitCode {
         eprintln!("configuration error: {}", e.to_string().replace('\n', " "));
         return ExitCode::from(2);
     }
+    let shutdown = shutdown_signal();
     eprintln!("listening on http://{addr}");
     let mut app = app::router_with(auth);
     if args.metrics {
@@ -204,7 +213,7 @@ async fn main() -> ExitCode {
             }
         };
     }
-    serve(listener, app, args.header_timeout).await;
+    serve(listener, app, args.header_timeout, shutdown).await;
     ExitCode::SUCCESS
 }
 
@@ -268,9 +277,13 @@ fn with_peer(
 /// header read timeout: the timer starts whenever the connection waits for a
 /// request head, so it bounds both a client trickling its headers and an idle
 /// keep-alive connection.
-async fn serve(listener: TcpListener, app: axum::Router, header_timeout: Duration) {
+async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
-    let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
