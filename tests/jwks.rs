@@ -807,3 +807,43 @@ async fn a_refused_remote_key_is_warned_about_once_per_document() {
     assert_eq!(p.hits(), 4);
     assert_eq!(skipped(&cap), 2);
 }
+
+/// An idle instance refreshes on a timer: with no request at all, a rotated key
+/// set is fetched when the refresh is due; the timer ends with the layer.
+#[tokio::test]
+async fn an_idle_instance_refreshes_on_a_timer_that_ends_with_the_layer() {
+    let (_cap, _guard) = common::capture();
+    let rs256 = jsonwebtoken::Algorithm::RS256;
+    let (p, addr, _t) = provider(Mode::Keys(jwk_set(&[jwk(rs256, "rsa.pem", "a")]), None)).await;
+    let (layer, clock) = make_layer(jwt_config(format!("http://{addr}/jwks")).jwks_refresh_secs(1));
+    assert_eq!(layer.warm_up().await, Ok(true));
+    assert_eq!(p.hits(), 1);
+
+    // The provider rotates (a retired, b published); the refresh falls due.
+    p.set(Mode::Keys(jwk_set(&[jwk(rs256, "rsa2.pem", "b")]), None));
+    clock.advance(1);
+    let until = Instant::now() + Duration::from_secs(5);
+    while p.hits() < 2 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(p.hits(), 2, "the due refresh ran without a request");
+    tokio::time::sleep(Duration::from_millis(100)).await; // let the fetch land
+
+    // The first request already sees the new set: no fetch on demand.
+    let mut app = app(&layer);
+    assert_eq!(call(&mut app, &token(&clock, "rsa2.pem", "b")).await.0, 200);
+    let (status, body, _) = call(&mut app, &token(&clock, "rsa.pem", "a")).await;
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (401, Some("unknown_key"))
+    );
+    assert_eq!(p.hits(), 2);
+
+    // Once the layer is gone, nothing refreshes any more.
+    drop(app);
+    drop(layer);
+    clock.advance(10);
+    let hits = p.hits();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(p.hits(), hits, "the timer ended with the layer");
+}

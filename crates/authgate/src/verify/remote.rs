@@ -6,9 +6,16 @@
 //! time by hand; the network fetch itself runs in a spawned task with a real
 //! timeout. A request waits for at most one in-flight fetch (single-flight, a
 //! `watch` channel), never longer than `jwks_timeout_secs`.
+//!
+//! Besides the on-demand refresh, a background timer task refreshes the set when
+//! it falls due, so that an idle instance picks up a key rotation too. The task
+//! starts the first time the key set is used inside a tokio runtime (`warm_up`
+//! or the first request), holds only a weak reference, and ends once the layer
+//! and its services are dropped.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -84,6 +91,8 @@ pub(crate) struct RemoteKeys {
     state: Mutex<State>,
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     done: watch::Sender<u64>,
+    /// Whether the refresh timer task is running.
+    timer: AtomicBool,
 }
 
 impl fmt::Debug for RemoteKeys {
@@ -155,6 +164,7 @@ impl RemoteKeys {
             state: Mutex::new(State::default()),
             snapshot: RwLock::new(None),
             done,
+            timer: AtomicBool::new(false),
         }))
     }
 
@@ -177,6 +187,7 @@ impl RemoteKeys {
     /// when one is due (stale-while-revalidate). `None` when there are no keys:
     /// never fetched, or the last good set is older than the stale window.
     pub(crate) fn current(self: &Arc<Self>) -> Option<Arc<Snapshot>> {
+        self.ensure_timer();
         let now = self.now();
         let (due, expired) = {
             let st = self.lock();
@@ -232,6 +243,7 @@ impl RemoteKeys {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return false;
         };
+        self.start_timer(&runtime);
         {
             let mut st = self.lock();
             if st.in_flight {
@@ -250,6 +262,40 @@ impl RemoteKeys {
         let this = Arc::clone(self);
         runtime.spawn(async move { this.run_fetch().await });
         true
+    }
+
+    /// Starts the refresh timer if it is not running and a runtime is at hand.
+    fn ensure_timer(self: &Arc<Self>) {
+        if !self.timer.load(Ordering::Acquire)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            self.start_timer(&runtime);
+        }
+    }
+
+    fn start_timer(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        if self.timer.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        runtime.spawn(refresh_timer(Arc::downgrade(self)));
+    }
+
+    /// One step of the refresh timer: starts the refresh if it is due; returns
+    /// how long to sleep before the next step (the time left until the refresh
+    /// is due by the configured clock, at least a second).
+    fn timer_step(self: &Arc<Self>) -> Duration {
+        let now = self.now();
+        let (due, left) = {
+            let st = self.lock();
+            (
+                now >= st.next_refresh && !st.in_flight,
+                st.next_refresh.saturating_sub(now),
+            )
+        };
+        if due {
+            self.start_fetch(now, false);
+        }
+        Duration::from_secs(left.clamp(1, MAX_AGE_RANGE.1))
     }
 
     async fn run_fetch(self: Arc<Self>) {
@@ -490,6 +536,29 @@ impl RemoteKeys {
             return Err(fatal);
         }
         Ok(self.current().is_some())
+    }
+}
+
+/// The refresh timer: refreshes the key set whenever it falls due, until the key
+/// set is dropped (only a weak reference is held between steps). When the
+/// runtime shuts down under it, the next use in a runtime starts it again.
+async fn refresh_timer(keys: Weak<RemoteKeys>) {
+    struct Running(Weak<RemoteKeys>);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            if let Some(keys) = self.0.upgrade() {
+                keys.timer.store(false, Ordering::Release);
+            }
+        }
+    }
+    let running = Running(keys);
+    loop {
+        let Some(keys) = running.0.upgrade() else {
+            return;
+        };
+        let sleep = keys.timer_step();
+        drop(keys);
+        tokio::time::sleep(sleep).await;
     }
 }
 
