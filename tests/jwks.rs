@@ -847,3 +847,67 @@ async fn an_idle_instance_refreshes_on_a_timer_that_ends_with_the_layer() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(p.hits(), hits, "the timer ended with the layer");
 }
+
+/// Outside a tokio runtime the key set cannot be fetched: requests get 503
+/// `key_set_unavailable`, one WARN names the cause and the fix, and `warm_up`
+/// polled there is a clear error.
+#[tokio::test]
+async fn without_a_tokio_runtime_requests_get_503_and_one_warn_names_the_cause() {
+    let (cap, _guard) = common::capture();
+    let rs256 = jsonwebtoken::Algorithm::RS256;
+    let (p, addr, _t) = provider(Mode::Keys(jwk_set(&[jwk(rs256, "rsa.pem", "a")]), None)).await;
+    let (layer, clock) = make_layer(jwt_config(format!("http://{addr}/jwks")));
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    let tok = token(&clock, "rsa.pem", "a");
+    let layer2 = layer.clone();
+    let (answers, warm) = common::on_other_thread(move || {
+        tracing::dispatcher::with_default(&dispatch, || {
+            let answers: Vec<(u16, Value)> = (0..3)
+                .map(|_| {
+                    let req = Request::get("/api/x")
+                        .header("authorization", format!("Bearer {tok}"))
+                        .body(axum::body::Body::empty())
+                        .unwrap();
+                    futures_executor::block_on(async {
+                        let res = app(&layer2).oneshot(req).await.unwrap();
+                        let status = res.status().as_u16();
+                        let body =
+                            axum::body::to_bytes(axum::body::Body::new(res.into_body()), 1 << 20)
+                                .await
+                                .unwrap();
+                        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+                    })
+                })
+                .collect();
+            let warm = futures_executor::block_on(layer2.warm_up());
+            (answers, warm)
+        })
+    });
+    for (status, body) in &answers {
+        assert_eq!(
+            (*status, body["reason"].as_str()),
+            (503, Some("key_set_unavailable"))
+        );
+    }
+    let err = warm.unwrap_err();
+    assert!(err.message().contains("tokio runtime"), "{err}");
+    assert_eq!(p.hits(), 0);
+    let warns: Vec<_> = cap
+        .authgate_events()
+        .into_iter()
+        .filter(|e| {
+            e["level"] == "WARN"
+                && common::fields(e)["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("no tokio runtime"))
+        })
+        .collect();
+    assert_eq!(warns.len(), 1, "one WARN naming the cause: {warns:#?}");
+    let msg = common::fields(&warns[0])["message"].as_str().unwrap();
+    assert!(msg.contains("AuthLayer::warm_up"), "{msg}");
+
+    // Inside the runtime, the same layer fetches and serves.
+    let mut app = app(&layer);
+    assert_eq!(call(&mut app, &token(&clock, "rsa.pem", "a")).await.0, 200);
+    assert_eq!(p.hits(), 1);
+}

@@ -38,6 +38,9 @@ pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// `Cache-Control: max-age` is clamped into this range (RFC 9111 §5.2.2.1).
 const MAX_AGE_RANGE: (u64, u64) = (60, 86_400);
 
+/// Why there are no keys when nothing runs the fetch, and the fix.
+const NO_RUNTIME: &str = "the key set cannot be fetched: no tokio runtime (the fetch runs as a tokio task); run the service inside a tokio runtime, or call AuthLayer::warm_up in one";
+
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 /// Keys from one successful fetch.
@@ -93,6 +96,8 @@ pub(crate) struct RemoteKeys {
     done: watch::Sender<u64>,
     /// Whether the refresh timer task is running.
     timer: AtomicBool,
+    /// Whether a fetch was wanted outside a tokio runtime (reported once).
+    no_runtime: AtomicBool,
 }
 
 impl fmt::Debug for RemoteKeys {
@@ -165,6 +170,7 @@ impl RemoteKeys {
             snapshot: RwLock::new(None),
             done,
             timer: AtomicBool::new(false),
+            no_runtime: AtomicBool::new(false),
         }))
     }
 
@@ -212,6 +218,10 @@ impl RemoteKeys {
     /// refetch at most once per cooldown), then waits at most `jwks_timeout_secs`
     /// for the in-flight fetch. Returns whether a fetch completed while waiting.
     pub(crate) async fn wait(self: &Arc<Self>, why: Wait) -> bool {
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.report_no_runtime();
+            return false;
+        }
         let mut rx = self.done.subscribe();
         let now = self.now();
         let in_flight = {
@@ -241,6 +251,7 @@ impl RemoteKeys {
     /// Returns whether a fetch is now in flight.
     fn start_fetch(self: &Arc<Self>, now: u64, rate_limited: bool) -> bool {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.report_no_runtime();
             return false;
         };
         self.start_timer(&runtime);
@@ -262,6 +273,27 @@ impl RemoteKeys {
         let this = Arc::clone(self);
         runtime.spawn(async move { this.run_fetch().await });
         true
+    }
+
+    /// The fetch runs as a tokio task: without a runtime there are no keys, and
+    /// Bearer JWT requests get 503. Said once, with the fix.
+    fn report_no_runtime(&self) {
+        if !self.no_runtime.swap(true, Ordering::AcqRel) {
+            tracing::event!(
+                target: "authgate",
+                tracing::Level::WARN,
+                jwks.host = %self.host,
+                "{NO_RUNTIME}; Bearer JWT requests get 503 key_set_unavailable until it can be fetched"
+            );
+        }
+    }
+
+    /// The configuration key of the key set's source, for errors.
+    fn source_key(&self) -> &'static str {
+        match self.source {
+            Source::Jwks(_) => "bearer.jwt.jwks_url",
+            Source::Oidc { .. } => "bearer.jwt.oidc_issuer",
+        }
     }
 
     /// Starts the refresh timer if it is not running and a runtime is at hand.
@@ -509,6 +541,12 @@ impl RemoteKeys {
     pub(crate) fn staleness(&self) -> Option<String> {
         let now = self.now();
         let st = self.lock();
+        if st.failing_since.is_none()
+            && st.last_success.is_none()
+            && self.no_runtime.load(Ordering::Acquire)
+        {
+            return Some(NO_RUNTIME.to_owned());
+        }
         let since = st.failing_since?;
         let error = st.last_error.as_deref().unwrap_or("unknown error");
         Some(match st.last_success {
@@ -529,6 +567,10 @@ impl RemoteKeys {
     /// Fetches once (if no keys yet) and waits for it; a permanent
     /// misconfiguration found on the way is returned as a configuration error.
     pub(crate) async fn warm_up(self: &Arc<Self>) -> Result<bool, ConfigError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.report_no_runtime();
+            return Err(ConfigError::new(self.source_key(), NO_RUNTIME));
+        }
         if self.current().is_none() {
             self.wait(Wait::FirstKeys).await;
         }
