@@ -203,6 +203,39 @@ async fn an_unknown_or_revoked_token_is_token_inactive_once_the_cache_entry_ends
     assert_eq!(call(addr, &token).await.status, 401);
 }
 
+/// Inactive answers are cached briefly too, so a flood of made-up or revoked
+/// tokens costs one call per token, not one per request.
+#[tokio::test]
+async fn an_inactive_answer_is_cached_briefly() {
+    let Some(idp) = idp::shared() else { return };
+    let (_cap, _guard) = common::capture();
+    let (p, url) = proxy(idp).await;
+    // cache_secs 60: inactive answers are kept for at most 30 s of it.
+    let (addr, clock) = server(&url, |i| i.cache_secs(60), |b| b).await;
+    for _ in 0..3 {
+        let res = call(addr, "made-up-opaque-token").await;
+        assert_eq!(reason(&res), (401, "token_inactive".to_owned()));
+    }
+    assert_eq!(p.calls(), 1, "one call for a repeated inactive token");
+    // Another token is another entry.
+    let res = call(addr, "another-made-up-token").await;
+    assert_eq!(reason(&res), (401, "token_inactive".to_owned()));
+    assert_eq!(p.calls(), 2);
+    // The entry ends after 30 s, not after cache_secs.
+    clock.advance(29);
+    assert_eq!(call(addr, "made-up-opaque-token").await.status, 401);
+    assert_eq!(p.calls(), 2);
+    clock.advance(2);
+    assert_eq!(call(addr, "made-up-opaque-token").await.status, 401);
+    assert_eq!(p.calls(), 3);
+    // With the cache off, every request asks.
+    let (addr, _clock) = server(&url, |i| i.cache_secs(0), |b| b).await;
+    for _ in 0..2 {
+        assert_eq!(call(addr, "made-up-opaque-token").await.status, 401);
+    }
+    assert_eq!(p.calls(), 5);
+}
+
 #[tokio::test]
 async fn an_expired_token_is_token_expired_by_the_clock_and_token_inactive_at_the_provider() {
     let Some(idp) = idp::shared() else { return };

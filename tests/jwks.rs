@@ -807,3 +807,107 @@ async fn a_refused_remote_key_is_warned_about_once_per_document() {
     assert_eq!(p.hits(), 4);
     assert_eq!(skipped(&cap), 2);
 }
+
+/// An idle instance refreshes on a timer: with no request at all, a rotated key
+/// set is fetched when the refresh is due; the timer ends with the layer.
+#[tokio::test]
+async fn an_idle_instance_refreshes_on_a_timer_that_ends_with_the_layer() {
+    let (_cap, _guard) = common::capture();
+    let rs256 = jsonwebtoken::Algorithm::RS256;
+    let (p, addr, _t) = provider(Mode::Keys(jwk_set(&[jwk(rs256, "rsa.pem", "a")]), None)).await;
+    let (layer, clock) = make_layer(jwt_config(format!("http://{addr}/jwks")).jwks_refresh_secs(1));
+    assert_eq!(layer.warm_up().await, Ok(true));
+    assert_eq!(p.hits(), 1);
+
+    // The provider rotates (a retired, b published); the refresh falls due.
+    p.set(Mode::Keys(jwk_set(&[jwk(rs256, "rsa2.pem", "b")]), None));
+    clock.advance(1);
+    let until = Instant::now() + Duration::from_secs(5);
+    while p.hits() < 2 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(p.hits(), 2, "the due refresh ran without a request");
+    tokio::time::sleep(Duration::from_millis(100)).await; // let the fetch land
+
+    // The first request already sees the new set: no fetch on demand.
+    let mut app = app(&layer);
+    assert_eq!(call(&mut app, &token(&clock, "rsa2.pem", "b")).await.0, 200);
+    let (status, body, _) = call(&mut app, &token(&clock, "rsa.pem", "a")).await;
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (401, Some("unknown_key"))
+    );
+    assert_eq!(p.hits(), 2);
+
+    // Once the layer is gone, nothing refreshes any more.
+    drop(app);
+    drop(layer);
+    clock.advance(10);
+    let hits = p.hits();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(p.hits(), hits, "the timer ended with the layer");
+}
+
+/// Outside a tokio runtime the key set cannot be fetched: requests get 503
+/// `key_set_unavailable`, one WARN names the cause and the fix, and `warm_up`
+/// polled there is a clear error.
+#[tokio::test]
+async fn without_a_tokio_runtime_requests_get_503_and_one_warn_names_the_cause() {
+    let (cap, _guard) = common::capture();
+    let rs256 = jsonwebtoken::Algorithm::RS256;
+    let (p, addr, _t) = provider(Mode::Keys(jwk_set(&[jwk(rs256, "rsa.pem", "a")]), None)).await;
+    let (layer, clock) = make_layer(jwt_config(format!("http://{addr}/jwks")));
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    let tok = token(&clock, "rsa.pem", "a");
+    let layer2 = layer.clone();
+    let (answers, warm) = common::on_other_thread(move || {
+        tracing::dispatcher::with_default(&dispatch, || {
+            let answers: Vec<(u16, Value)> = (0..3)
+                .map(|_| {
+                    let req = Request::get("/api/x")
+                        .header("authorization", format!("Bearer {tok}"))
+                        .body(axum::body::Body::empty())
+                        .unwrap();
+                    futures_executor::block_on(async {
+                        let res = app(&layer2).oneshot(req).await.unwrap();
+                        let status = res.status().as_u16();
+                        let body =
+                            axum::body::to_bytes(axum::body::Body::new(res.into_body()), 1 << 20)
+                                .await
+                                .unwrap();
+                        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+                    })
+                })
+                .collect();
+            let warm = futures_executor::block_on(layer2.warm_up());
+            (answers, warm)
+        })
+    });
+    for (status, body) in &answers {
+        assert_eq!(
+            (*status, body["reason"].as_str()),
+            (503, Some("key_set_unavailable"))
+        );
+    }
+    let err = warm.unwrap_err();
+    assert!(err.message().contains("tokio runtime"), "{err}");
+    assert_eq!(p.hits(), 0);
+    let warns: Vec<_> = cap
+        .authgate_events()
+        .into_iter()
+        .filter(|e| {
+            e["level"] == "WARN"
+                && common::fields(e)["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("no tokio runtime"))
+        })
+        .collect();
+    assert_eq!(warns.len(), 1, "one WARN naming the cause: {warns:#?}");
+    let msg = common::fields(&warns[0])["message"].as_str().unwrap();
+    assert!(msg.contains("AuthLayer::warm_up"), "{msg}");
+
+    // Inside the runtime, the same layer fetches and serves.
+    let mut app = app(&layer);
+    assert_eq!(call(&mut app, &token(&clock, "rsa.pem", "a")).await.0, 200);
+    assert_eq!(p.hits(), 1);
+}

@@ -312,8 +312,10 @@ impl JwtConfig {
         self
     }
 
-    /// Background refresh interval (default 300 s); a `Cache-Control: max-age`
-    /// within [60, 86400] overrides it.
+    /// Refresh interval (default 300 s); a `Cache-Control: max-age` within
+    /// [60, 86400] overrides it. A background timer refreshes when it falls due,
+    /// even without requests; it starts at `AuthLayer::warm_up` or the first
+    /// request inside a tokio runtime and ends when the layer is dropped.
     pub fn jwks_refresh_secs(mut self, secs: u64) -> Self {
         self.remote.refresh_secs = secs;
         self

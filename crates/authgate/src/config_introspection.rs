@@ -24,8 +24,9 @@ use crate::config::ConfigError;
 /// well be valid.
 ///
 /// Active answers are cached for `cache_secs`, never past the token's `exp`, under
-/// a SHA-256 digest of the token (the token itself is not kept); concurrent
-/// requests with one token share one call. A token revoked at the authorization
+/// a SHA-256 digest of the token (the token itself is not kept), and inactive
+/// answers for at most 30 s of it; concurrent requests with one token share one
+/// call. A token revoked at the authorization
 /// server is therefore still accepted until its cache entry ends.
 ///
 /// ```
@@ -103,7 +104,8 @@ impl IntrospectionConfig {
     }
 
     /// How long an active answer is reused, at most (default 60 s; never past the
-    /// token's `exp`; 0 turns the cache off).
+    /// token's `exp`; an inactive answer at most 30 s of it; 0 turns the cache
+    /// off).
     pub fn cache_secs(mut self, secs: u64) -> Self {
         self.cache_secs = secs;
         self

@@ -177,6 +177,8 @@ impl AuthLayer {
     ///
     /// A permanent misconfiguration found on the way, such as a discovery document
     /// whose `issuer` differs from the configured one (OpenID Connect Discovery §4.3).
+    /// Also an error when polled outside a tokio runtime with a remote key set:
+    /// its fetch runs as a tokio task, so there it could never complete.
     ///
     /// ```
     /// use authgate::{Algorithm, AuthConfig, AuthLayer, JwtConfig, JwtKey};

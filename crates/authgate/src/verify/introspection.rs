@@ -4,7 +4,10 @@
 //! One POST per token (`token=…&token_type_hint=access_token`), the layer
 //! authenticating as a client with HTTP Basic (`client_secret_basic`, RFC 6749
 //! §2.3.1). Active answers are cached under the token's SHA-256 digest for
-//! `cache_secs`, never past their `exp`; concurrent requests for one token wait for
+//! `cache_secs`, never past their `exp`; inactive answers for at most
+//! [`MAX_INACTIVE_SECS`] of it, in a map of their own (so a flood of made-up
+//! tokens costs one call each and cannot push the active answers out);
+//! concurrent requests for one token wait for
 //! the same call (single-flight: the call runs in a spawned task, so a request
 //! that goes away does not cancel it for the others, and every waiter gives up
 //! after `timeout_secs`). Cache times use the configuration's clock; the network
@@ -47,6 +50,11 @@ use crate::rejection::Failure;
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// Most cached answers; past it, ended entries are dropped, then any one.
 const MAX_CACHED: usize = 10_000;
+/// Longest an inactive answer is reused: a token the server has just issued
+/// and not yet propagated is refused no longer than this.
+const MAX_INACTIVE_SECS: u64 = 30;
+/// Most cached inactive answers.
+const MAX_CACHED_INACTIVE: usize = 10_000;
 /// `Retry-After` of an `introspection_unavailable` answer.
 const RETRY_AFTER_SECS: u64 = 5;
 
@@ -94,6 +102,8 @@ pub(crate) struct Introspector {
     issuers: Vec<String>,
     audiences: Vec<String>,
     cache: Mutex<HashMap<Digest, Cached>>,
+    /// Inactive answers: the unix second until which each serves.
+    inactive: Mutex<HashMap<Digest, u64>>,
     in_flight: Mutex<HashMap<Digest, watch::Receiver<Option<Answer>>>>,
 }
 
@@ -164,6 +174,7 @@ impl Introspector {
             clock: Arc::clone(&cfg.clock),
             leeway_secs: cfg.leeway_secs,
             cache: Mutex::new(HashMap::new()),
+            inactive: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
         })))
     }
@@ -172,23 +183,50 @@ impl Introspector {
         crate::config::unix_secs(&self.clock)
     }
 
-    /// A cached active answer's outcome, without waiting.
+    /// A cached answer's outcome, without waiting.
     pub(crate) fn cached(&self, token: &str) -> Option<Result<Principal, Failure>> {
         let now = self.now();
-        let active = self.lookup(&digest(token), now)?;
-        Some(self.outcome(&Answer::Active(active), token, now))
+        let answer = self.lookup(&digest(token), now)?;
+        Some(self.outcome(&answer, token, now))
     }
 
-    fn lookup(&self, key: &Digest, now: u64) -> Option<Arc<Active>> {
-        let mut cache = lock(&self.cache);
-        match cache.get(key) {
-            Some(c) if now < c.until => Some(Arc::clone(&c.active)),
+    fn lookup(&self, key: &Digest, now: u64) -> Option<Answer> {
+        {
+            let mut cache = lock(&self.cache);
+            match cache.get(key) {
+                Some(c) if now < c.until => return Some(Answer::Active(Arc::clone(&c.active))),
+                Some(_) => {
+                    cache.remove(key);
+                }
+                None => {}
+            }
+        }
+        let mut inactive = lock(&self.inactive);
+        match inactive.get(key) {
+            Some(until) if now < *until => Some(Answer::Inactive),
             Some(_) => {
-                cache.remove(key);
+                inactive.remove(key);
                 None
             }
             None => None,
         }
+    }
+
+    /// Keeps an inactive answer for `min(cache_secs, MAX_INACTIVE_SECS)`.
+    fn store_inactive(&self, key: Digest) {
+        let now = self.now();
+        let until = now.saturating_add(self.cfg.cache_secs.min(MAX_INACTIVE_SECS));
+        if until <= now {
+            return;
+        }
+        insert_bounded(
+            &mut lock(&self.inactive),
+            MAX_CACHED_INACTIVE,
+            now,
+            key,
+            until,
+            |u| *u,
+        );
     }
 
     fn store(&self, key: Digest, active: &Arc<Active>) {
@@ -200,21 +238,16 @@ impl Introspector {
         if until <= now {
             return;
         }
-        let mut cache = lock(&self.cache);
-        if cache.len() >= MAX_CACHED {
-            cache.retain(|_, c| now < c.until);
-            if cache.len() >= MAX_CACHED
-                && let Some(any) = cache.keys().next().copied()
-            {
-                cache.remove(&any);
-            }
-        }
-        cache.insert(
+        insert_bounded(
+            &mut lock(&self.cache),
+            MAX_CACHED,
+            now,
             key,
             Cached {
                 active: Arc::clone(active),
                 until,
             },
+            |c| c.until,
         );
     }
 
@@ -231,9 +264,9 @@ impl Introspector {
                 // The call stores its answer before it leaves `in_flight`: a miss
                 // here after a hit there cannot happen, but a request that missed
                 // the cache just before the answer landed finds it now.
-                if let Some(active) = self.lookup(&key, self.now()) {
+                if let Some(answer) = self.lookup(&key, self.now()) {
                     drop(in_flight);
-                    return self.outcome(&Answer::Active(active), &token, self.now());
+                    return self.outcome(&answer, &token, self.now());
                 }
                 let Ok(runtime) = tokio::runtime::Handle::try_current() else {
                     drop(in_flight);
@@ -247,8 +280,10 @@ impl Introspector {
                 let sent = Zeroizing::new(token.as_str().to_owned());
                 runtime.spawn(async move {
                     let answer = this.call(&sent).await;
-                    if let Answer::Active(active) = &answer {
-                        this.store(key, active);
+                    match &answer {
+                        Answer::Active(active) => this.store(key, active),
+                        Answer::Inactive => this.store_inactive(key),
+                        Answer::Unavailable(..) => {}
                     }
                     lock(&this.in_flight).remove(&key);
                     tx.send_replace(Some(answer));
@@ -444,6 +479,27 @@ impl Introspector {
     }
 }
 
+/// Inserts into a cache of at most `cap` entries: at the cap, ended entries
+/// (`until(v) <= now`) are dropped first, then any one.
+fn insert_bounded<V>(
+    map: &mut HashMap<Digest, V>,
+    cap: usize,
+    now: u64,
+    key: Digest,
+    value: V,
+    until: impl Fn(&V) -> u64,
+) {
+    if map.len() >= cap && !map.contains_key(&key) {
+        map.retain(|_, v| now < until(v));
+        if map.len() >= cap
+            && let Some(any) = map.keys().next().copied()
+        {
+            map.remove(&any);
+        }
+    }
+    map.insert(key, value);
+}
+
 fn digest(token: &str) -> Digest {
     sha2::Sha256::digest(token.as_bytes()).into()
 }
@@ -496,6 +552,24 @@ fn parse_answer(body: &[u8]) -> Result<Answer, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caches_stay_within_their_bound() {
+        let mut map = HashMap::new();
+        for i in 0..5u8 {
+            insert_bounded(&mut map, 3, 10, [i; 32], 20 + u64::from(i), |u| *u);
+            assert!(map.len() <= 3);
+        }
+        assert!(map.contains_key(&[4; 32]), "the newest entry is kept");
+        // Ended entries go first.
+        let mut map = HashMap::from([([0; 32], 5u64), ([1; 32], 50), ([2; 32], 50)]);
+        insert_bounded(&mut map, 3, 10, [3; 32], 60, |u| *u);
+        assert_eq!(map.len(), 3);
+        assert!(!map.contains_key(&[0; 32]));
+        // Replacing a key at the cap drops nothing else.
+        insert_bounded(&mut map, 3, 10, [3; 32], 70, |u| *u);
+        assert_eq!((map.len(), map[&[3; 32]]), (3, 70));
+    }
 
     #[test]
     fn answers_are_parsed_strictly() {

@@ -6,9 +6,16 @@
 //! time by hand; the network fetch itself runs in a spawned task with a real
 //! timeout. A request waits for at most one in-flight fetch (single-flight, a
 //! `watch` channel), never longer than `jwks_timeout_secs`.
+//!
+//! Besides the on-demand refresh, a background timer task refreshes the set when
+//! it falls due, so that an idle instance picks up a key rotation too. The task
+//! starts the first time the key set is used inside a tokio runtime (`warm_up`
+//! or the first request), holds only a weak reference, and ends once the layer
+//! and its services are dropped.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,6 +37,9 @@ use crate::verify::keys::JwtKey;
 pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// `Cache-Control: max-age` is clamped into this range (RFC 9111 §5.2.2.1).
 const MAX_AGE_RANGE: (u64, u64) = (60, 86_400);
+
+/// Why there are no keys when nothing runs the fetch, and the fix.
+const NO_RUNTIME: &str = "the key set cannot be fetched: no tokio runtime (the fetch runs as a tokio task); run the service inside a tokio runtime, or call AuthLayer::warm_up in one";
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
@@ -84,6 +94,10 @@ pub(crate) struct RemoteKeys {
     state: Mutex<State>,
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     done: watch::Sender<u64>,
+    /// Whether the refresh timer task is running.
+    timer: AtomicBool,
+    /// Whether a fetch was wanted outside a tokio runtime (reported once).
+    no_runtime: AtomicBool,
 }
 
 impl fmt::Debug for RemoteKeys {
@@ -155,6 +169,8 @@ impl RemoteKeys {
             state: Mutex::new(State::default()),
             snapshot: RwLock::new(None),
             done,
+            timer: AtomicBool::new(false),
+            no_runtime: AtomicBool::new(false),
         }))
     }
 
@@ -177,6 +193,7 @@ impl RemoteKeys {
     /// when one is due (stale-while-revalidate). `None` when there are no keys:
     /// never fetched, or the last good set is older than the stale window.
     pub(crate) fn current(self: &Arc<Self>) -> Option<Arc<Snapshot>> {
+        self.ensure_timer();
         let now = self.now();
         let (due, expired) = {
             let st = self.lock();
@@ -204,6 +221,10 @@ impl RemoteKeys {
     /// refetch at most once per cooldown), then waits at most `jwks_timeout_secs`
     /// for the in-flight fetch. Returns whether a fetch completed while waiting.
     pub(crate) async fn wait(self: &Arc<Self>, why: Wait) -> bool {
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.report_no_runtime();
+            return false;
+        }
         let mut rx = self.done.subscribe();
         let now = self.now();
         let in_flight = {
@@ -233,8 +254,10 @@ impl RemoteKeys {
     /// Returns whether a fetch is now in flight.
     fn start_fetch(self: &Arc<Self>, now: u64, rate_limited: bool) -> bool {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.report_no_runtime();
             return false;
         };
+        self.start_timer(&runtime);
         {
             let mut st = self.lock();
             if st.in_flight {
@@ -253,6 +276,61 @@ impl RemoteKeys {
         let this = Arc::clone(self);
         runtime.spawn(async move { this.run_fetch().await });
         true
+    }
+
+    /// The fetch runs as a tokio task: without a runtime there are no keys, and
+    /// Bearer JWT requests get 503. Said once, with the fix.
+    fn report_no_runtime(&self) {
+        if !self.no_runtime.swap(true, Ordering::AcqRel) {
+            tracing::event!(
+                target: "authgate",
+                tracing::Level::WARN,
+                jwks.host = %self.host,
+                "{NO_RUNTIME}; Bearer JWT requests get 503 key_set_unavailable until it can be fetched"
+            );
+        }
+    }
+
+    /// The configuration key of the key set's source, for errors.
+    fn source_key(&self) -> &'static str {
+        match self.source {
+            Source::Jwks(_) => "bearer.jwt.jwks_url",
+            Source::Oidc { .. } => "bearer.jwt.oidc_issuer",
+        }
+    }
+
+    /// Starts the refresh timer if it is not running and a runtime is at hand.
+    fn ensure_timer(self: &Arc<Self>) {
+        if !self.timer.load(Ordering::Acquire)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            self.start_timer(&runtime);
+        }
+    }
+
+    fn start_timer(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        if self.timer.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        runtime.spawn(refresh_timer(Arc::downgrade(self)));
+    }
+
+    /// One step of the refresh timer: starts the refresh if it is due; returns
+    /// how long to sleep before the next step (the time left until the refresh
+    /// is due by the configured clock, at least a second).
+    fn timer_step(self: &Arc<Self>) -> Duration {
+        let now = self.now();
+        let (due, left) = {
+            let st = self.lock();
+            (
+                now >= st.next_refresh && !st.in_flight,
+                st.next_refresh.saturating_sub(now),
+            )
+        };
+        if due {
+            self.start_fetch(now, false);
+        }
+        Duration::from_secs(left.clamp(1, MAX_AGE_RANGE.1))
     }
 
     async fn run_fetch(self: Arc<Self>) {
@@ -474,6 +552,12 @@ impl RemoteKeys {
     pub(crate) fn staleness(&self) -> Option<String> {
         let now = self.now();
         let st = self.lock();
+        if st.failing_since.is_none()
+            && st.last_success.is_none()
+            && self.no_runtime.load(Ordering::Acquire)
+        {
+            return Some(NO_RUNTIME.to_owned());
+        }
         let since = st.failing_since?;
         let error = st.last_error.as_deref().unwrap_or("unknown error");
         Some(match st.last_success {
@@ -494,6 +578,10 @@ impl RemoteKeys {
     /// Fetches once (if no keys yet) and waits for it; a permanent
     /// misconfiguration found on the way is returned as a configuration error.
     pub(crate) async fn warm_up(self: &Arc<Self>) -> Result<bool, ConfigError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.report_no_runtime();
+            return Err(ConfigError::new(self.source_key(), NO_RUNTIME));
+        }
         if self.current().is_none() {
             self.wait(Wait::FirstKeys).await;
         }
@@ -501,6 +589,29 @@ impl RemoteKeys {
             return Err(fatal);
         }
         Ok(self.current().is_some())
+    }
+}
+
+/// The refresh timer: refreshes the key set whenever it falls due, until the key
+/// set is dropped (only a weak reference is held between steps). When the
+/// runtime shuts down under it, the next use in a runtime starts it again.
+async fn refresh_timer(keys: Weak<RemoteKeys>) {
+    struct Running(Weak<RemoteKeys>);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            if let Some(keys) = self.0.upgrade() {
+                keys.timer.store(false, Ordering::Release);
+            }
+        }
+    }
+    let running = Running(keys);
+    loop {
+        let Some(keys) = running.0.upgrade() else {
+            return;
+        };
+        let sleep = keys.timer_step();
+        drop(keys);
+        tokio::time::sleep(sleep).await;
     }
 }
 
