@@ -9,7 +9,9 @@ mod common;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use authgate::{Algorithm, AuthConfig, AuthLayer, IntrospectionConfig, JwtConfig, Principal};
+use authgate::{
+    Algorithm, AuthConfig, AuthLayer, IntrospectionConfig, JwtConfig, JwtKey, Principal,
+};
 use axum::Router;
 use axum::routing::{get, post};
 use jsonwebtoken::jwk::Jwk;
@@ -213,6 +215,17 @@ async fn a_ca_file_that_is_missing_or_holds_no_certificate_is_refused_at_build()
         .build()
         .unwrap_err();
     assert!(err.message().contains("no PEM certificate"), "{err}");
+
+    // A CA bundle with static keys only: nothing would ever be fetched with it.
+    let static_only = JwtConfig::new([Algorithm::HS256])
+        .key(JwtKey::hmac(b"0123456789abcdef0123456789abcdef"))
+        .jwks_ca_file(&*not_pem);
+    let err = AuthConfig::builder().jwt(static_only).build().unwrap_err();
+    assert_eq!(err.key(), "bearer.jwt.jwks_ca_file");
+    assert!(
+        err.message().contains("no jwks_url or oidc_issuer"),
+        "{err}"
+    );
 
     let key_only = common::TempPath::new("key.pem");
     std::fs::write(

@@ -891,6 +891,12 @@ fn check_jwt(jwt: &JwtConfig) -> Result<(), ConfigError> {
     }
     if jwt.has_remote() {
         check_remote(&jwt.remote)?;
+    } else if jwt.remote.ca_file.is_some() {
+        // A trust root for fetches that never happen is a mistake, not a no-op.
+        return Err(ConfigError::new(
+            "bearer.jwt.jwks_ca_file",
+            "a CA bundle for the remote key set, but no jwks_url or oidc_issuer to fetch it from; set one of them, or remove jwks_ca_file (JwtConfig::jwks_ca_file)",
+        ));
     }
     let mut kids = HashSet::new();
     for (i, key) in jwt.keys.iter().enumerate() {
